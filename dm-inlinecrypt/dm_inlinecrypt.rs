@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! dm-inlinecrypt in Rust: a device-mapper target that encrypts through
+//! blk-crypto, using the device's inline-encryption keyslots or, where it has
+//! none, blk-crypto-fallback. A drop-in for the upstream C target of Linux 7.2
+//! (same name, table and on-disk result); see
+//! Documentation/dm-inlinecrypt.rst for where it differs.
+
+use core::fmt::Write;
+use kernel::prelude::*;
+use kernel::str::CString;
+
+#[path = "../rust/rdm/mod.rs"]
+// Each target uses a different part of the shared layer.
+#[allow(dead_code)]
+mod rdm;
+mod table;
+
+use rdm::crypto::{self, BlkCryptoKey, KeyedDev};
+use rdm::keybuf::KeyBuf;
+use rdm::{
+    Bio, CtrError, DevIter, DmDev, MapResult, QueueLimits, Registration, StatusType, StatusWriter,
+    Target, TargetCtx, TargetInfo,
+};
+// `table` is shared with the userspace tests, where these are crate modules.
+use rdm::{args, keybuf};
+use table::{DunMap, KeyDisplay, KeySpec, KeyType, TableLine};
+
+module! {
+    type: InlineCryptModule,
+    name: "dm_inlinecrypt_rs",
+    authors: ["The rust-dm authors"],
+    description: "device-mapper target for inline encryption (Rust)",
+    license: "GPL",
+}
+
+const _: () = assert!(keybuf::MAX_KEY_SIZE == crypto::MAX_ANY_KEY_SIZE);
+
+struct InlineCryptModule {
+    _target: Registration<InlineCrypt>,
+}
+
+impl kernel::Module for InlineCryptModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self { _target: Registration::new(module)? })
+    }
+}
+
+/// One inlinecrypt target.
+struct InlineCrypt {
+    /// The underlying device with the key in use on it.
+    dev: KeyedDev,
+    /// Where the target starts on `dev`.
+    start: u64,
+    dun: DunMap,
+    iv_offset: u64,
+    sector_size: u32,
+    key_type: KeyType,
+    allow_discards: bool,
+    /// The `:<size>:logon:<desc>` argument of a keyring key, for status.
+    keyring_ref: Option<CString>,
+}
+
+impl InlineCrypt {
+    /// The key bytes, from the table or the keyring.
+    fn load_key(t: &table::Table<'_>) -> Result<KeyBuf, CtrError> {
+        match &t.key {
+            KeySpec::Hex(bytes) => {
+                let mut key = KeyBuf::zeroed(bytes.as_slice().len()).ok_or(c"Invalid key size")?;
+                key.as_mut_slice().copy_from_slice(bytes.as_slice());
+                Ok(key)
+            }
+            KeySpec::Logon { size, desc } => {
+                let mut key = KeyBuf::zeroed(*size).ok_or(c"Invalid key size")?;
+                let desc = CString::try_from_fmt(fmt!("{desc}"))
+                    .map_err(|e| CtrError { msg: c"Out of memory", err: e.into() })?;
+                rdm::keyring::read_logon_key(&desc, key.as_mut_slice())
+                    .map_err(|err| CtrError { msg: c"Cannot read logon key of that size", err })?;
+                if t.key_type == KeyType::Raw {
+                    table::check_raw_key(key.as_slice())?;
+                }
+                Ok(key)
+            }
+        }
+    }
+}
+
+#[vtable]
+impl Target for InlineCrypt {
+    const NAME: &'static CStr = c"inlinecrypt";
+    const VERSION: [u32; 3] = [1, 0, 0];
+
+    fn ctr(ti: &mut TargetCtx<'_>, args: &[&str]) -> Result<KBox<Self>, CtrError> {
+        let t = table::parse(args, ti.info().len())?;
+        let key = Self::load_key(&t)?;
+        let keyring_ref = match t.key {
+            KeySpec::Hex(_) => None,
+            KeySpec::Logon { .. } => Some(
+                CString::try_from_fmt(fmt!("{}", t.key_arg))
+                    .map_err(|e| CtrError { msg: c"Out of memory", err: e.into() })?,
+            ),
+        };
+
+        let dev = ti
+            .get_device(t.dev_path)
+            .map_err(|err| CtrError { msg: c"Device lookup failed", err })?;
+        let key_type = match t.key_type {
+            KeyType::Raw => crypto::KeyType::Raw,
+            KeyType::HwWrapped => crypto::KeyType::HwWrapped,
+        };
+        let key = BlkCryptoKey::new(
+            key.as_slice(),
+            key_type,
+            crypto::Mode::Aes256Xts,
+            t.dun.dun_bytes(),
+            t.sector_size,
+        )
+        .map_err(|err| CtrError { msg: c"Error initializing blk-crypto key", err })?;
+        let dev = KeyedDev::new(dev, key)
+            .map_err(|err| CtrError { msg: c"Error starting to use blk-crypto", err })?;
+
+        ti.set_num_flush_bios(1);
+        if t.allow_discards {
+            ti.set_num_discard_bios(1);
+        }
+        KBox::new(
+            Self {
+                dev,
+                start: t.start,
+                dun: t.dun,
+                iv_offset: t.iv_offset,
+                sector_size: t.sector_size,
+                key_type: t.key_type,
+                allow_discards: t.allow_discards,
+                keyring_ref,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| CtrError { msg: c"Out of memory", err: ENOMEM })
+    }
+
+    fn map(&self, ti: &TargetInfo<'_>, mut bio: Bio<'_>) -> MapResult {
+        bio.set_dev(self.dev.dev());
+        // Device-level requests (empty flushes) target no sector.
+        if bio.sectors() == 0 {
+            return MapResult::Remapped;
+        }
+        // Nothing above us can add a crypto context: this target does not
+        // pass the capability up (no DM_TARGET_PASSES_CRYPTO).
+        if bio.has_crypt_ctx() {
+            pr_warn_once!("bio already has a crypto context\n");
+            return MapResult::Kill;
+        }
+        let offset = ti.offset(bio.sector());
+        bio.set_sector(self.start + offset);
+        // Discards carry no data to encrypt.
+        if !bio.has_data() {
+            return MapResult::Remapped;
+        }
+        match self.dun.dun(offset) {
+            Some(dun) => bio.submit_encrypted(self.dev.key(), dun),
+            // Not aligned to a data unit: dm core split it at the logical
+            // block size we set, so only a bug gets here.
+            None => MapResult::Kill,
+        }
+    }
+
+    fn status(&self, _ti: &TargetInfo<'_>, ty: StatusType, out: &mut StatusWriter<'_>) {
+        if ty != StatusType::Table {
+            return;
+        }
+        let key_bytes = self.dev.key().bytes();
+        let key = match &self.keyring_ref {
+            Some(r) => KeyDisplay::Keyring(r.to_str().unwrap_or("")),
+            None => KeyDisplay::Hex(key_bytes),
+        };
+        let line = TableLine {
+            key,
+            iv_offset: self.iv_offset,
+            dev: self.dev.dev().name(),
+            start: self.start,
+            key_type: self.key_type,
+            allow_discards: self.allow_discards,
+            sector_size: self.sector_size,
+        };
+        // Truncation is reported to dm core through the full buffer.
+        let _ = write!(out, "{line}");
+    }
+
+    fn io_hints(&self, _ti: &TargetInfo<'_>, limits: &mut QueueLimits<'_>) {
+        let size = self.sector_size;
+        limits.set_logical_block_size(limits.logical_block_size().max(size));
+        limits.set_physical_block_size(limits.physical_block_size().max(size));
+        limits.set_io_min(limits.io_min().max(size));
+        limits.set_dma_alignment(limits.logical_block_size() - 1);
+    }
+
+    fn iterate_devices(&self, ti: &TargetInfo<'_>, it: &mut DevIter<'_>) -> i32 {
+        it.visit(self.dev.dev(), self.start, ti.len())
+    }
+
+    fn prepare_ioctl(&self, ti: &TargetInfo<'_>) -> (&DmDev, bool) {
+        let dev = self.dev.dev();
+        (dev, self.start == 0 && ti.len() == dev.nr_sectors())
+    }
+}

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! bindgen output for `bindings_helper.h`, generated at build time with the
+//! kernel's own bindgen flags (see `rdm.mk`).
+
+#![allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
+
+include!(env!("RDM_BINDINGS"));

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `Bio`: the view of a bio that dm core hands a target's `map`.
+
+use super::crypto::BlkCryptoKey;
+use super::{bindings, DmDev, MapResult, Sector, SECTOR_SHIFT};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+/// The operation of a bio (`bio_op()`), for the ops targets treat specially.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Op {
+    Read,
+    Write,
+    Flush,
+    Discard,
+    /// Any other operation (write-zeroes, zone ops, ...).
+    Other,
+}
+
+/// A bio being mapped by a target.
+///
+/// # Invariants
+///
+/// `ptr` is a bio that dm core passed to the target's `map` for the duration
+/// of `'a`; the target owns it until it returns a [`MapResult`].
+pub(crate) struct Bio<'a> {
+    ptr: NonNull<bindings::bio>,
+    _p: PhantomData<&'a mut bindings::bio>,
+}
+
+impl Bio<'_> {
+    /// # Safety
+    ///
+    /// `ptr` must be a bio dm core passed to `map`, valid for the returned lifetime.
+    pub(super) unsafe fn from_raw(ptr: NonNull<bindings::bio>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self { ptr, _p: PhantomData }
+    }
+
+    fn raw(&self) -> &bindings::bio {
+        // SAFETY: by the type invariant the bio is valid and owned by us.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn raw_mut(&mut self) -> &mut bindings::bio {
+        // SAFETY: by the type invariant the bio is valid and owned by us.
+        unsafe { self.ptr.as_mut() }
+    }
+
+    /// The first sector, in the dm device's address space until remapped.
+    pub(crate) fn sector(&self) -> Sector {
+        self.raw().bi_iter.bi_sector
+    }
+
+    pub(crate) fn set_sector(&mut self, sector: Sector) {
+        self.raw_mut().bi_iter.bi_sector = sector;
+    }
+
+    /// The size in 512-byte sectors (`bio_sectors()`).
+    pub(crate) fn sectors(&self) -> u32 {
+        self.raw().bi_iter.bi_size >> SECTOR_SHIFT
+    }
+
+    pub(crate) fn op(&self) -> Op {
+        match self.raw().bi_opf & bindings::REQ_OP_MASK {
+            bindings::REQ_OP_READ => Op::Read,
+            bindings::REQ_OP_WRITE => Op::Write,
+            bindings::REQ_OP_FLUSH => Op::Flush,
+            bindings::REQ_OP_DISCARD => Op::Discard,
+            _ => Op::Other,
+        }
+    }
+
+    /// Whether the bio carries data pages (`bio_has_data()`).
+    pub(crate) fn has_data(&self) -> bool {
+        // SAFETY: by the type invariant the bio is valid.
+        unsafe { bindings::rdm_bio_has_data(self.ptr.as_ptr()) }
+    }
+
+    /// Redirects the bio to `dev` (`bio_set_dev()`).
+    pub(crate) fn set_dev(&mut self, dev: &DmDev) {
+        // SAFETY: the bio is valid and ours; `dev` holds its block device.
+        unsafe { bindings::rdm_bio_set_dev(self.ptr.as_ptr(), dev.bdev()) };
+    }
+
+    pub(crate) fn has_crypt_ctx(&self) -> bool {
+        // SAFETY: by the type invariant the bio is valid.
+        unsafe { bindings::rdm_bio_has_crypt_ctx(self.ptr.as_ptr()) }
+    }
+
+    /// Attaches an inline-encryption context (`bio_crypt_set_ctx()`) and
+    /// submits the bio through blk-crypto, which uses the device's keyslots
+    /// or, if it has none, blk-crypto-fallback.
+    ///
+    /// `key` must belong to the target mapping this bio: dm core destroys a
+    /// target only after every bio it mapped has completed, so the key
+    /// outlives the bio that points at it.
+    pub(crate) fn submit_encrypted(self, key: &BlkCryptoKey, dun: u64) -> MapResult {
+        // SAFETY: the bio is valid and ours, and carries no crypt context
+        // (callers check `has_crypt_ctx()`); `key` is an initialised key that
+        // outlives the bio, as argued above.
+        unsafe { bindings::rdm_bio_crypt_set_ctx(self.ptr.as_ptr(), key.as_raw(), dun) };
+        // SAFETY: the bio is valid, remapped by the caller and ours. When it
+        // returns false, blk-crypto took it over (fallback path).
+        if unsafe { bindings::__blk_crypto_submit_bio(self.ptr.as_ptr()) } {
+            MapResult::Remapped
+        } else {
+            MapResult::Submitted
+        }
+    }
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Out-of-line wrappers for static inline functions and macros, so that the
+ * Rust side reaches them through bindgen'd prototypes (see helpers.h).
+ * Compiled into every module that uses the rdm layer.
+ */
+#include <linux/bio.h>
+#include <linux/blk-crypto.h>
+#include <linux/blkdev.h>
+#include <linux/key.h>
+#include <linux/string.h>
+#include <keys/user-type.h>
+
+#include "helpers.h"
+
+void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev)
+{
+	bio_set_dev(bio, bdev);
+}
+
+bool rdm_bio_has_data(struct bio *bio)
+{
+	return bio_has_data(bio);
+}
+
+bool rdm_bio_has_crypt_ctx(struct bio *bio)
+{
+	return bio_has_crypt_ctx(bio);
+}
+
+void rdm_bio_crypt_set_ctx(struct bio *bio, const struct blk_crypto_key *key,
+			   u64 dun)
+{
+	u64 dun_array[BLK_CRYPTO_DUN_ARRAY_SIZE] = { dun };
+
+	/* GFP_NOIO: we are in the I/O path; the allocation is mempool-backed. */
+	bio_crypt_set_ctx(bio, key, dun_array, GFP_NOIO);
+}
+
+u64 rdm_bdev_nr_sectors(struct block_device *bdev)
+{
+	return bdev_nr_sectors(bdev);
+}
+
+/*
+ * Copy the payload of the logon key @desc into @out, which must be exactly
+ * @len bytes long. The payload is read under key->sem, as dm-crypt does.
+ */
+int rdm_read_logon_key(const char *desc, u8 *out, unsigned int len)
+{
+	const struct user_key_payload *ukp;
+	struct key *key;
+	int ret = 0;
+
+	key = request_key(&key_type_logon, desc, NULL);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+
+	down_read(&key->sem);
+	ukp = user_key_payload_locked(key);
+	if (!ukp)
+		ret = -EKEYREVOKED;
+	else if (ukp->datalen != len)
+		ret = -EINVAL;
+	else
+		memcpy(out, ukp->data, len);
+	up_read(&key->sem);
+	key_put(key);
+	return ret;
+}
+
+void rdm_memzero_explicit(void *p, size_t len)
+{
+	memzero_explicit(p, len);
+}

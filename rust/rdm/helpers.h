@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Out-of-line wrappers for static inline functions and macros that Rust
+ * cannot call directly, in the manner of the kernel's rust/helpers/.
+ */
+#ifndef RDM_HELPERS_H
+#define RDM_HELPERS_H
+
+#include <linux/types.h>
+
+struct bio;
+struct block_device;
+struct blk_crypto_key;
+
+void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
+bool rdm_bio_has_data(struct bio *bio);
+bool rdm_bio_has_crypt_ctx(struct bio *bio);
+void rdm_bio_crypt_set_ctx(struct bio *bio, const struct blk_crypto_key *key,
+			   u64 dun);
+u64 rdm_bdev_nr_sectors(struct block_device *bdev);
+int rdm_read_logon_key(const char *desc, u8 *out, unsigned int len);
+void rdm_memzero_explicit(void *p, size_t len);
+
+#endif

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `KeyBuf`: a fixed buffer for key material that is wiped when dropped.
+//!
+//! Pure `core` code: it is also compiled into the userspace test crates.
+
+use core::sync::atomic::{compiler_fence, Ordering};
+
+/// The largest key blk-crypto takes, raw or hardware-wrapped
+/// (`BLK_CRYPTO_MAX_ANY_KEY_SIZE`).
+pub(crate) const MAX_KEY_SIZE: usize = 128;
+
+/// Key bytes on the stack, wiped on drop like `memzero_explicit()`.
+///
+/// # Invariants
+///
+/// `len <= MAX_KEY_SIZE`.
+pub(crate) struct KeyBuf {
+    buf: [u8; MAX_KEY_SIZE],
+    len: usize,
+}
+
+impl KeyBuf {
+    /// A zeroed key of `len` bytes, or `None` if `len` is too large.
+    pub(crate) fn zeroed(len: usize) -> Option<Self> {
+        // INVARIANT: checked here.
+        (len <= MAX_KEY_SIZE).then_some(Self { buf: [0; MAX_KEY_SIZE], len })
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
+}
+
+impl Drop for KeyBuf {
+    fn drop(&mut self) {
+        for b in self.buf.iter_mut() {
+            // SAFETY: `b` is a valid, aligned `&mut u8`. The volatile write
+            // keeps the compiler from dropping the wipe of a dead buffer.
+            unsafe { core::ptr::write_volatile(b, 0) };
+        }
+        compiler_fence(Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rdm: the safe device-mapper layer shared by the suite's targets.
+//!
+//! Every target module includes this directory as a module of its own crate
+//! (`#[path = "../rust/rdm/mod.rs"] mod rdm;`): Kbuild builds one crate per
+//! module, and Rust-for-Linux has no way to share an rlib between out-of-tree
+//! modules. All `unsafe` code and every FFI call of the suite lives here; the
+//! targets are safe Rust. See Documentation/rdm.rst.
+
+pub(crate) mod args;
+pub(crate) mod bindings;
+pub(crate) mod bio;
+pub(crate) mod crypto;
+pub(crate) mod dev;
+pub(crate) mod keybuf;
+pub(crate) mod keyring;
+pub(crate) mod status;
+pub(crate) mod target;
+
+pub(crate) use bio::{Bio, Op};
+pub(crate) use dev::DmDev;
+pub(crate) use status::{StatusType, StatusWriter};
+pub(crate) use target::{CtrError, DevIter, MapResult, QueueLimits, Registration, Target, TargetCtx, TargetInfo};
+
+/// A 512-byte sector number or count, as `sector_t`.
+pub(crate) type Sector = u64;
+
+/// `SECTOR_SHIFT`: log2 of the 512-byte sector the block layer counts in.
+pub(crate) const SECTOR_SHIFT: u32 = 9;

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the scripts in this directory. Source it; do not run it.
+#
+# Everything that is expensive to make (kernel source, kernel build, bindgen,
+# initramfs) lives under $RDM_CACHE, outside the repository, keyed by what it
+# was made from, so a second `make check` reuses it.
+
+RDM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RDM_CACHE=${RDM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm}
+
+# Debian's linux-source-7.2: pinned, with a fallback to the newest 7.2.x.
+KSRC_PIN=${KSRC_PIN:-7.2.12-1~bpo13+1}
+KSRC_SUITE=${KSRC_SUITE:-trixie-backports}
+
+# The Rust toolchain the kernel is built with: Debian's rustc-web and its
+# matching library source (the rustup toolchain has no rust-src).
+KRUSTC=${KRUSTC:-/usr/bin/rustc}
+KRUSTDOC=${KRUSTDOC:-/usr/bin/rustdoc}
+BINDGEN_VERSION=0.72.1
+BINDGEN=${BINDGEN:-$RDM_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen}
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+
+JOBS=${JOBS:-$(( $(nproc) + 1 ))}
+
+msg() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The library source that matches $KRUSTC exactly (rust-web-src installs it
+# under /usr/src/rustc-<version>/library).
+rust_lib_src() {
+	local v
+	v=$("$KRUSTC" --version | awk '{print $2}')
+	echo "/usr/src/rustc-$v/library"
+}
+
+# Where the unpacked kernel source lives, as written by fetch-kernel-source.sh.
+ksrc_dir() {
+	[ -f "$RDM_CACHE/ksrc/current" ] || die "no kernel source: run scripts/fetch-kernel-source.sh"
+	cat "$RDM_CACHE/ksrc/current"
+}
+
+# The kernel build directory: $KDIR if given, else the cached build keyed by
+# source version + config fragment + rustc version.
+kbuild_key() {
+	local src=$1
+	{
+		basename "$src"
+		cat "$RDM_ROOT"/config/*.config
+		"$KRUSTC" --version
+		"$BINDGEN" --version 2>/dev/null || true
+	} | sha256sum | cut -c1-16
+}
+
+kdir() {
+	if [ -n "${KDIR:-}" ]; then
+		echo "$KDIR"
+		return
+	fi
+	local src
+	src=$(ksrc_dir)
+	echo "$RDM_CACHE/kbuild/$(basename "$src")-$(kbuild_key "$src")"
+}
+
+# make arguments that select the Rust toolchain for a kernel (or module) build.
+kmake_args() {
+	echo "LLVM= RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)"
+}
