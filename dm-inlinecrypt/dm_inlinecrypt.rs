@@ -148,7 +148,7 @@ impl Target for InlineCrypt {
         // Nothing above us can add a crypto context: this target does not
         // pass the capability up (no DM_TARGET_PASSES_CRYPTO).
         if bio.has_crypt_ctx() {
-            pr_warn_once!("bio already has a crypto context\n");
+            kernel::pr_warn_once!("bio already has a crypto context\n");
             return MapResult::Kill;
         }
         let offset = ti.offset(bio.sector());

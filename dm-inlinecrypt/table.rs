@@ -25,8 +25,6 @@ pub(crate) const CIPHER: &str = "aes-xts-plain64";
 pub(crate) const AES_256_XTS_KEY_SIZE: usize = 64;
 /// Smallest hardware-wrapped key: the mode's security strength.
 pub(crate) const HW_WRAPPED_MIN_KEY_SIZE: usize = 32;
-/// Largest DUN blk-crypto takes for AES-256-XTS: the 16-byte IV.
-pub(crate) const MAX_DUN_BYTES: u32 = 16;
 const SECTOR_SIZE: u32 = 512;
 const SECTOR_SHIFT: u32 = 9;
 const MAX_FEATURE_ARGS: u32 = 4;
@@ -237,6 +235,7 @@ impl DunMap {
         Ok(Self { iv_offset, unit_shift, max_dun: last >> unit_shift })
     }
 
+    #[cfg(test)]
     pub(crate) fn max_dun(&self) -> u64 {
         self.max_dun
     }

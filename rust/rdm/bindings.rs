@@ -13,7 +13,14 @@
     non_snake_case,
     improper_ctypes,
     unreachable_pub,
+    unnecessary_transmutes,
     unsafe_op_in_unsafe_fn
 )]
+
+// Blocklisted by the kernel's bindgen parameters, mapped by hand as the
+// kernel's bindings crate does.
+type __kernel_size_t = usize;
+type __kernel_ssize_t = isize;
+type __kernel_ptrdiff_t = isize;
 
 include!(env!("RDM_BINDINGS"));

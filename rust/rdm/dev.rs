@@ -50,7 +50,7 @@ impl DmDev {
     pub(crate) fn name(&self) -> &str {
         // SAFETY: by the type invariant `dev` is live; dm core fills `name`
         // with a NUL-terminated `major:minor` string and never changes it.
-        let name = unsafe { CStr::from_ptr((*self.dev.as_ptr()).name.as_ptr()) };
+        let name = unsafe { CStr::from_ptr((*self.dev.as_ptr()).name.as_ptr().cast()) };
         name.to_str().unwrap_or("?")
     }
 

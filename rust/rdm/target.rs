@@ -120,7 +120,7 @@ impl<'a> TargetCtx<'a> {
         let mode = unsafe { bindings::dm_table_get_mode((*ti.as_ptr()).table) };
         let mut dev: *mut bindings::dm_dev = core::ptr::null_mut();
         // SAFETY: `ti` is live, `path` is NUL-terminated, `dev` is writable.
-        to_result(unsafe { bindings::dm_get_device(ti.as_ptr(), path.as_ptr(), mode, &mut dev) })?;
+        to_result(unsafe { bindings::dm_get_device(ti.as_ptr(), path.as_ptr().cast(), mode, &mut dev) })?;
         let dev = NonNull::new(dev).ok_or(EINVAL)?;
         // SAFETY: dm_get_device() succeeded for `ti` and handed us `dev`.
         Ok(unsafe { DmDev::from_raw(ti, dev) })
@@ -269,7 +269,7 @@ impl<T: Target> Registration<T> {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         let tt = bindings::target_type {
             features: T::FEATURES,
-            name: T::NAME.as_ptr(),
+            name: T::NAME.as_ptr().cast(),
             module: module.as_ptr().cast(),
             version: T::VERSION,
             ctr: Some(ctr_callback::<T>),
@@ -332,7 +332,7 @@ unsafe fn args<'a>(argc: c_uint, argv: *mut *mut c_char) -> Result<KVec<&'a str>
         .map_err(|_| CtrError { msg: c"Cannot allocate argument vector", err: ENOMEM })?;
     for i in 0..argc as usize {
         // SAFETY: the caller guarantees `argc` valid strings in `argv`.
-        let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+        let arg = unsafe { CStr::from_ptr((*argv.add(i)).cast()) };
         let arg = arg.to_str().map_err(|_| CtrError::from(c"Arguments must be UTF-8"))?;
         v.push(arg, GFP_KERNEL)
             .map_err(|_| CtrError { msg: c"Cannot allocate argument vector", err: ENOMEM })?;
@@ -363,7 +363,7 @@ unsafe extern "C" fn ctr_callback<T: Target>(
         Err(e) => {
             // SAFETY: `ti` is live; `error` takes a static string, which dm
             // core logs with the device and target names.
-            unsafe { (*ti.as_ptr()).error = e.msg.as_ptr().cast_mut() };
+            unsafe { (*ti.as_ptr()).error = e.msg.as_ptr().cast_mut().cast() };
             e.err.to_errno()
         }
     }

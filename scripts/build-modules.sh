@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the suite's modules out of tree against the test kernel (or $KDIR).
+#
+# Usage: scripts/build-modules.sh [make target, default: modules]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kdir=$(kdir)
+[ -f "$kdir/rust/libkernel.rmeta" ] ||
+	die "$kdir is not a Rust-enabled kernel build (no rust/libkernel.rmeta): run scripts/build-kernel.sh or set KDIR"
+# shellcheck disable=SC2046 # kmake_args is a word list on purpose
+make -C "$kdir" M="$RDM_ROOT" $(kmake_args) "${1:-modules}"

@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# PID 1 of the test VM: mount the basics, run /rdm/run (from the per-run
+# overlay archive) with its output on the console between markers the host
+# cuts on, then report the exit status and power off. The kernel logs at
+# loglevel=1, so only a panic (oops=panic, panic_on_warn) reaches the console.
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mkdir -p /dev/mapper
+# No udev here: let libdevmapper create /dev/mapper nodes itself.
+export DM_DISABLE_UDEV=1
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+echo "RDM-BEGIN"
+echo "# vm: $(nproc) CPUs online, kernel $(uname -r)"
+cd /rdm
+if [ -x /rdm/run ]; then
+	/rdm/run 2>&1
+	rc=$(cat /tmp/rdm-rc 2>/dev/null || echo 1)
+else
+	echo "rdm: no /rdm/run in the initramfs"
+	rc=1
+fi
+echo "RDM-EXIT $rc"
+sync
+reboot -f

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the test kernel in QEMU (TCG, 2 vCPUs, 2 GiB, 256 MiB of emulated
+# pmem) and run one command inside it. The suite's modules, the kernel's own
+# modules and selftests/ are in the guest under /rdm. The guest's output is
+# printed; the exit status is the command's.
+#
+# Usage: scripts/run-vm.sh '<command run by bash inside the VM>'
+#   e.g. scripts/run-vm.sh 'selftests/run_kselftest.sh'
+# Env:   KDIR (test kernel build), VM_TIMEOUT (seconds, default 1200),
+#        VM_LOG (file for the full console log)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -eq 1 ] || die "usage: $0 '<command>'"
+kdir=$(kdir)
+kernel=$kdir/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no test kernel at $kdir: run scripts/build-kernel.sh"
+base=$("$RDM_ROOT/scripts/mkinitramfs.sh")
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ov=$work/root/rdm
+mkdir -p "$ov/modules" "$ov/kmod"
+# The suite's modules, and the kernel's (C comparison targets, brd, ...).
+find "$RDM_ROOT" -name '*.ko' -not -path '*/target/*' -exec cp {} "$ov/modules/" \;
+[ -n "$(ls "$ov/modules")" ] || die "no modules built: run make"
+if [ -d "$kdir/modinst/lib/modules" ]; then
+	find "$kdir/modinst/lib/modules" -name '*.ko' -exec cp {} "$ov/kmod/" \;
+fi
+cp -r "$RDM_ROOT/selftests" "$ov/selftests"
+cat > "$ov/run" <<RUN
+#!/bin/bash
+cd /rdm
+( $1 ); echo \$? > /tmp/rdm-rc
+RUN
+chmod +x "$ov/run"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/overlay.cpio.gz"
+cat "$base" "$work/overlay.cpio.gz" > "$work/initrd"
+
+log=${VM_LOG:-$work/console.log}
+msg "booting $(basename "$kdir") under TCG (2 vCPUs)"
+set +e
+timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
+	-accel tcg -cpu max -smp 2 -m 2G -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$work/initrd" \
+	-append "console=ttyS0 loglevel=1 memmap=256M!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+	</dev/null > "$log" 2>&1
+qrc=$?
+set -e
+tr -d '\r' < "$log" | sed -n '/RDM-BEGIN$/,/^RDM-EXIT /p' | sed '1d;/^RDM-EXIT /d'
+rc=$(tr -d '\r' < "$log" | sed -n 's/^RDM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
+if grep -qE 'Oops|BUG:|Kernel panic|WARNING:|Call Trace' "$log"; then
+	echo "kernel reported a problem; console log excerpt:" >&2
+	grep -nE -A30 'Oops|BUG:|Kernel panic|WARNING:|Call Trace' "$log" | head -n 80 >&2
+	exit 1
+fi
+if [ -z "$rc" ]; then
+	echo "VM did not finish (qemu exit $qrc); console log tail:" >&2
+	tail -n 40 "$log" >&2
+	exit 1
+fi
+exit "$rc"

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+# KTAP helpers for the suite's selftests (bash). Source it, define test_*
+# functions, then call `ktap_run test_a test_b ...`.
+#
+# Each test runs in a subshell with `set -e`: the first failing command
+# fails the test, and its output is printed as KTAP diagnostics.
+
+KMODDIR=${KMODDIR:-/rdm/kmod}
+MODDIR=${MODDIR:-/rdm/modules}
+ktap_pass=0
+ktap_fail=0
+ktap_skip=0
+
+# Ask for a skip from inside a test: exit code 4 (kselftest's KSFT_SKIP).
+ksft_skip() {
+	echo "SKIP: $*"
+	exit 4
+}
+
+# fail "message": fail the current test with a reason.
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# load_kmod NAME: insmod a module of the test kernel from $KMODDIR, after
+# its dependencies (no modprobe/depmod data in the VM).
+load_kmod() {
+	local name=$1 dep
+	grep -q "^$(echo "$name" | tr - _) " /proc/modules && return 0
+	# busybox modinfo wants modules.dep; the .modinfo strings say it all.
+	for dep in $(strings -a "$KMODDIR/$name.ko" | sed -n 's/^depends=//p' | tr , ' '); do
+		load_kmod "$dep"
+	done
+	insmod "$KMODDIR/$name.ko" "${@:2}"
+}
+
+# No udev in the VM: libdevmapper makes the nodes (DM_DISABLE_UDEV=1) and
+# must not wait for udev cookies.
+dmsetup() { command dmsetup --noudevsync "$@"; }
+
+ktap_run() {
+	local i=0 name out rc
+	echo "TAP version 13"
+	echo "1..$#"
+	for name in "$@"; do
+		i=$((i + 1))
+		out=$( (set -e; "$name") 2>&1 ) && rc=0 || rc=$?
+		if declare -F cleanup >/dev/null; then cleanup >/dev/null 2>&1 || true; fi
+		if [ "$rc" = 0 ]; then
+			echo "ok $i ${name#test_}"
+			ktap_pass=$((ktap_pass + 1))
+		elif [ "$rc" = 4 ]; then
+			echo "ok $i ${name#test_} # SKIP ${out##*SKIP: }"
+			ktap_skip=$((ktap_skip + 1))
+		else
+			printf '%s\n' "$out" | tail -n 25 | sed 's/^/# /'
+			echo "not ok $i ${name#test_}"
+			ktap_fail=$((ktap_fail + 1))
+		fi
+	done
+	echo "# Totals: pass:$ktap_pass fail:$ktap_fail skip:$ktap_skip"
+	[ "$ktap_fail" = 0 ] && [ "$ktap_skip" = 0 ]
+}

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every selftest of the suite (inside the test VM) and print a KTAP
+# report per test program, then the line `N passed, N failed, N skipped`.
+# Exit status: non-zero if anything failed or was skipped.
+#
+# Usage: selftests/run_kselftest.sh [program...]   (default: all TEST_PROGS)
+set -uo pipefail
+cd "$(dirname "$0")"
+
+progs=("$@")
+if [ ${#progs[@]} -eq 0 ]; then
+	for mk in */Makefile; do
+		dir=$(dirname "$mk")
+		for p in $(sed -n 's/^TEST_PROGS *:= *//p' "$mk"); do
+			progs+=("$dir/$p")
+		done
+	done
+fi
+
+pass=0 fail=0 skip=0
+for p in "${progs[@]}"; do
+	echo "# selftest: $p"
+	out=$(mktemp)
+	bash "$p" 2>&1 | tee "$out"
+	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\)$/\1 \2 \3/p' "$out" | tail -n1)
+	if [ -z "$totals" ]; then
+		echo "# $p: no totals line (crashed?)"
+		fail=$((fail + 1))
+	else
+		read -r a b c <<<"$totals"
+		pass=$((pass + a)) fail=$((fail + b)) skip=$((skip + c))
+	fi
+	rm -f "$out"
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ] && [ "$skip" = 0 ]
