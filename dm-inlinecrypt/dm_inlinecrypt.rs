@@ -42,7 +42,9 @@ struct InlineCryptModule {
 
 impl kernel::Module for InlineCryptModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _target: Registration::new(module)? })
+        Ok(Self {
+            _target: Registration::new(module)?,
+        })
     }
 }
 
@@ -72,10 +74,16 @@ impl InlineCrypt {
             }
             KeySpec::Logon { size, desc } => {
                 let mut key = KeyBuf::zeroed(*size).ok_or(c"Invalid key size")?;
-                let desc = CString::try_from_fmt(fmt!("{desc}"))
-                    .map_err(|e| CtrError { msg: c"Out of memory", err: e.into() })?;
-                rdm::keyring::read_logon_key(&desc, key.as_mut_slice())
-                    .map_err(|err| CtrError { msg: c"Cannot read logon key of that size", err })?;
+                let desc = CString::try_from_fmt(fmt!("{desc}")).map_err(|e| CtrError {
+                    msg: c"Out of memory",
+                    err: e,
+                })?;
+                rdm::keyring::read_logon_key(&desc, key.as_mut_slice()).map_err(|err| {
+                    CtrError {
+                        msg: c"Cannot read logon key of that size",
+                        err,
+                    }
+                })?;
                 if t.key_type == KeyType::Raw {
                     table::check_raw_key(key.as_slice())?;
                 }
@@ -95,15 +103,18 @@ impl Target for InlineCrypt {
         let key = Self::load_key(&t)?;
         let keyring_ref = match t.key {
             KeySpec::Hex(_) => None,
-            KeySpec::Logon { .. } => Some(
-                CString::try_from_fmt(fmt!("{}", t.key_arg))
-                    .map_err(|e| CtrError { msg: c"Out of memory", err: e.into() })?,
-            ),
+            KeySpec::Logon { .. } => Some(CString::try_from_fmt(fmt!("{}", t.key_arg)).map_err(
+                |e| CtrError {
+                    msg: c"Out of memory",
+                    err: e,
+                },
+            )?),
         };
 
-        let dev = ti
-            .get_device(t.dev_path)
-            .map_err(|err| CtrError { msg: c"Device lookup failed", err })?;
+        let dev = ti.get_device(t.dev_path).map_err(|err| CtrError {
+            msg: c"Device lookup failed",
+            err,
+        })?;
         let key_type = match t.key_type {
             KeyType::Raw => crypto::KeyType::Raw,
             KeyType::HwWrapped => crypto::KeyType::HwWrapped,
@@ -115,9 +126,14 @@ impl Target for InlineCrypt {
             t.dun.dun_bytes(),
             t.sector_size,
         )
-        .map_err(|err| CtrError { msg: c"Error initializing blk-crypto key", err })?;
-        let dev = KeyedDev::new(dev, key)
-            .map_err(|err| CtrError { msg: c"Error starting to use blk-crypto", err })?;
+        .map_err(|err| CtrError {
+            msg: c"Error initializing blk-crypto key",
+            err,
+        })?;
+        let dev = KeyedDev::new(dev, key).map_err(|err| CtrError {
+            msg: c"Error starting to use blk-crypto",
+            err,
+        })?;
 
         ti.set_num_flush_bios(1);
         if t.allow_discards {
@@ -136,7 +152,10 @@ impl Target for InlineCrypt {
             },
             GFP_KERNEL,
         )
-        .map_err(|_| CtrError { msg: c"Out of memory", err: ENOMEM })
+        .map_err(|_| CtrError {
+            msg: c"Out of memory",
+            err: ENOMEM,
+        })
     }
 
     fn map(&self, ti: &TargetInfo<'_>, mut bio: Bio<'_>) -> MapResult {
@@ -152,7 +171,8 @@ impl Target for InlineCrypt {
             return MapResult::Kill;
         }
         let offset = ti.offset(bio.sector());
-        bio.set_sector(self.start + offset);
+        // In range: dm core checked start + len against the device.
+        bio.set_sector(self.start.wrapping_add(offset));
         // Discards carry no data to encrypt.
         if !bio.has_data() {
             return MapResult::Remapped;
@@ -192,7 +212,7 @@ impl Target for InlineCrypt {
         limits.set_logical_block_size(limits.logical_block_size().max(size));
         limits.set_physical_block_size(limits.physical_block_size().max(size));
         limits.set_io_min(limits.io_min().max(size));
-        limits.set_dma_alignment(limits.logical_block_size() - 1);
+        limits.set_dma_alignment(limits.logical_block_size().saturating_sub(1));
     }
 
     fn iterate_devices(&self, ti: &TargetInfo<'_>, it: &mut DevIter<'_>) -> i32 {

@@ -116,10 +116,10 @@ pub(crate) fn parse<'a>(args: &[&'a str], target_len: u64) -> ParseResult<Table<
     }
 
     let unit_sectors = u64::from(sector_size >> SECTOR_SHIFT);
-    if target_len % unit_sectors != 0 {
+    if !is_aligned(target_len, unit_sectors) {
         return Err(c"Device size is not a multiple of sector_size");
     }
-    if iv_offset % unit_sectors != 0 {
+    if !is_aligned(iv_offset, unit_sectors) {
         return Err(c"Wrong alignment of iv_offset sector");
     }
     check_key_size(key_len(&key), key_type)?;
@@ -128,7 +128,23 @@ pub(crate) fn parse<'a>(args: &[&'a str], target_len: u64) -> ParseResult<Table<
     }
     let dun = DunMap::new(iv_offset, sector_size, target_len)?;
 
-    Ok(Table { key, key_arg, iv_offset, dev_path, start, key_type, allow_discards, sector_size, dun })
+    Ok(Table {
+        key,
+        key_arg,
+        iv_offset,
+        dev_path,
+        start,
+        key_type,
+        allow_discards,
+        sector_size,
+        dun,
+    })
+}
+
+/// Whether `v` is a multiple of `unit`, a power of two (the C targets'
+/// `v & (unit - 1)`, without a panic path for `unit == 0`).
+fn is_aligned(v: u64, unit: u64) -> bool {
+    v & unit.wrapping_sub(1) == 0
 }
 
 fn key_len(key: &KeySpec<'_>) -> usize {
@@ -222,17 +238,26 @@ pub(crate) struct DunMap {
     iv_offset: u64,
     /// log2(sector_size / 512).
     unit_shift: u32,
+    /// sector_size / 512 - 1.
+    unit_mask: u64,
     max_dun: u64,
 }
 
 impl DunMap {
     pub(crate) fn new(iv_offset: u64, sector_size: u32, target_len: u64) -> ParseResult<Self> {
-        let unit_shift = sector_size.trailing_zeros() - SECTOR_SHIFT;
+        let unit_shift = sector_size.trailing_zeros().saturating_sub(SECTOR_SHIFT);
+        let unit_mask = u64::from(sector_size >> SECTOR_SHIFT).wrapping_sub(1);
         let last = target_len
             .checked_sub(1)
             .and_then(|l| iv_offset.checked_add(l))
             .ok_or(c"iv_offset too large for the target")?;
-        Ok(Self { iv_offset, unit_shift, max_dun: last >> unit_shift })
+        let max_dun = last.checked_shr(unit_shift).ok_or(c"Invalid sector_size")?;
+        Ok(Self {
+            iv_offset,
+            unit_shift,
+            unit_mask,
+            max_dun,
+        })
     }
 
     #[cfg(test)]
@@ -244,7 +269,7 @@ impl DunMap {
     /// `max_dun` is 0 (a one-unit target at iv_offset 0), which
     /// blk_crypto_init_key() rejects; at least one byte is needed.
     pub(crate) fn dun_bytes(&self) -> u32 {
-        let bits = u64::BITS - self.max_dun.leading_zeros();
+        let bits = u64::BITS.saturating_sub(self.max_dun.leading_zeros());
         bits.div_ceil(8).max(1)
     }
 
@@ -253,10 +278,10 @@ impl DunMap {
     /// past the target.
     pub(crate) fn dun(&self, sector: u64) -> Option<u64> {
         let pos = self.iv_offset.checked_add(sector)?;
-        if pos & ((1u64 << self.unit_shift) - 1) != 0 {
+        if pos & self.unit_mask != 0 {
             return None;
         }
-        let dun = pos >> self.unit_shift;
+        let dun = pos.checked_shr(self.unit_shift)?;
         (dun <= self.max_dun).then_some(dun)
     }
 }
@@ -294,7 +319,10 @@ impl fmt::Display for TableLine<'_> {
 
         let large = self.sector_size != SECTOR_SIZE;
         let wrapped = self.key_type == KeyType::HwWrapped;
-        let n = u32::from(self.allow_discards) + 2 * u32::from(large) + u32::from(wrapped);
+        let n = [self.allow_discards, large, large, wrapped]
+            .iter()
+            .filter(|b| **b)
+            .count();
         if n > 0 {
             write!(f, " {n}")?;
         }

@@ -18,7 +18,8 @@ fn words(s: &str) -> Vec<&str> {
 fn parse_line(line: &str, len: u64) -> Result<Table<'static>, String> {
     let args = words(line);
     // `Table` borrows the argument strings; leak them for the test's life.
-    let args: &'static [&str] = Vec::leak(args.iter().map(|a| &*String::leak(a.to_string())).collect());
+    let args: &'static [&str] =
+        Vec::leak(args.iter().map(|a| &*String::leak(a.to_string())).collect());
     parse(args, len).map_err(|e| e.to_str().unwrap().to_string())
 }
 
@@ -68,20 +69,48 @@ fn every_option_form() {
     let cases = [
         ("0", 512, false, KeyType::Raw),
         ("1 allow_discards", 512, true, KeyType::Raw),
-        ("2 sector_size:4096 iv_large_sectors", 4096, false, KeyType::Raw),
-        ("2 iv_large_sectors sector_size:1024", 1024, false, KeyType::Raw),
-        ("2 sector_size:512 iv_large_sectors", 512, false, KeyType::Raw),
+        (
+            "2 sector_size:4096 iv_large_sectors",
+            4096,
+            false,
+            KeyType::Raw,
+        ),
+        (
+            "2 iv_large_sectors sector_size:1024",
+            1024,
+            false,
+            KeyType::Raw,
+        ),
+        (
+            "2 sector_size:512 iv_large_sectors",
+            512,
+            false,
+            KeyType::Raw,
+        ),
         ("1 iv_large_sectors", 512, false, KeyType::Raw),
         ("1 keytype:raw", 512, false, KeyType::Raw),
-        ("4 allow_discards sector_size:2048 iv_large_sectors keytype:raw", 2048, true, KeyType::Raw),
+        (
+            "4 allow_discards sector_size:2048 iv_large_sectors keytype:raw",
+            2048,
+            true,
+            KeyType::Raw,
+        ),
     ];
     for (opts, ss, discards, kt) in cases {
         let t = parse_line(&format!("aes-xts-plain64 {k} 16 8:16 8 {opts}"), 4096).unwrap();
-        assert_eq!((t.sector_size, t.allow_discards, t.key_type), (ss, discards, kt), "{opts}");
+        assert_eq!(
+            (t.sector_size, t.allow_discards, t.key_type),
+            (ss, discards, kt),
+            "{opts}"
+        );
     }
     // hw-wrapped keys are opaque blobs of 32..=128 bytes.
     let wrapped: String = (0u8..100).map(|b| format!("{b:02X}")).collect();
-    let t = parse_line(&format!("aes-xts-plain64 {wrapped} 0 8:16 0 1 keytype:hw-wrapped"), 8).unwrap();
+    let t = parse_line(
+        &format!("aes-xts-plain64 {wrapped} 0 8:16 0 1 keytype:hw-wrapped"),
+        8,
+    )
+    .unwrap();
     assert_eq!(t.key_type, KeyType::HwWrapped);
 }
 
@@ -101,38 +130,150 @@ fn invalid_tables() {
     let short = &k[..126];
     let same = "ab".repeat(64);
     let cases: &[(String, u64, &str)] = &[
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb"), 8, "Not enough arguments"),
-        (format!("aes-cbc-essiv:sha256 {k} 0 /dev/vdb 0"), 8, "Unsupported cipher"),
-        (format!("aes-xts-plain64 {short} 0 /dev/vdb 0"), 8, "Invalid key size: aes-xts-plain64 takes a 64-byte raw key"),
-        (format!("aes-xts-plain64 {k}0 0 /dev/vdb 0"), 8, "Cannot parse key size"),
-        (format!("aes-xts-plain64 {}zz 0 /dev/vdb 0", &k[..126]), 8, "Malformed key string"),
-        (format!("aes-xts-plain64 {} 0 /dev/vdb 0", "00".repeat(129)), 8, "Cannot parse key size"),
-        (format!("aes-xts-plain64 {same} 0 /dev/vdb 0"), 8, "XTS key halves must differ"),
-        ("aes-xts-plain64 :64:user:desc 0 /dev/vdb 0".to_string(), 8, "Unsupported key type: only logon keys"),
-        ("aes-xts-plain64 :64:logon: 0 /dev/vdb 0".to_string(), 8, "Empty key description"),
-        ("aes-xts-plain64 :129:logon:d 0 /dev/vdb 0".to_string(), 8, "Invalid key size"),
-        ("aes-xts-plain64 :x:logon:d 0 /dev/vdb 0".to_string(), 8, "Cannot parse key size"),
-        (format!("aes-xts-plain64 {k} -1 /dev/vdb 0"), 8, "Invalid iv_offset sector"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 1x"), 8, "Invalid start sector"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 5 a b c d e"), 8, "Invalid number of feature args"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 allow_discards"), 8, "Invalid number of feature args"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 allow_discards extra"), 8, "Too many arguments"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 frobnicate"), 8, "Invalid feature arguments"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:"), 8, "Invalid block key type"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:magic"), 8, "Invalid block key type"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:3000 iv_large_sectors"), 8, "Invalid sector_size"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:256 iv_large_sectors"), 8, "Invalid sector_size"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:8192 iv_large_sectors"), 16, "Invalid sector_size"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 sector_size:4096"), 8, "iv_large_sectors must be specified"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:4096 iv_large_sectors"), 12, "Device size is not a multiple of sector_size"),
-        (format!("aes-xts-plain64 {k} 4 /dev/vdb 0 2 sector_size:4096 iv_large_sectors"), 16, "Wrong alignment of iv_offset sector"),
-        (format!("aes-xts-plain64 {k} 18446744073709551615 /dev/vdb 0"), 8, "iv_offset too large for the target"),
-        (format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:hw-wrapped"), 8, "Invalid key size for a hw-wrapped key")
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb"),
+            8,
+            "Not enough arguments",
+        ),
+        (
+            format!("aes-cbc-essiv:sha256 {k} 0 /dev/vdb 0"),
+            8,
+            "Unsupported cipher",
+        ),
+        (
+            format!("aes-xts-plain64 {short} 0 /dev/vdb 0"),
+            8,
+            "Invalid key size: aes-xts-plain64 takes a 64-byte raw key",
+        ),
+        (
+            format!("aes-xts-plain64 {k}0 0 /dev/vdb 0"),
+            8,
+            "Cannot parse key size",
+        ),
+        (
+            format!("aes-xts-plain64 {}zz 0 /dev/vdb 0", &k[..126]),
+            8,
+            "Malformed key string",
+        ),
+        (
+            format!("aes-xts-plain64 {} 0 /dev/vdb 0", "00".repeat(129)),
+            8,
+            "Cannot parse key size",
+        ),
+        (
+            format!("aes-xts-plain64 {same} 0 /dev/vdb 0"),
+            8,
+            "XTS key halves must differ",
+        ),
+        (
+            "aes-xts-plain64 :64:user:desc 0 /dev/vdb 0".to_string(),
+            8,
+            "Unsupported key type: only logon keys",
+        ),
+        (
+            "aes-xts-plain64 :64:logon: 0 /dev/vdb 0".to_string(),
+            8,
+            "Empty key description",
+        ),
+        (
+            "aes-xts-plain64 :129:logon:d 0 /dev/vdb 0".to_string(),
+            8,
+            "Invalid key size",
+        ),
+        (
+            "aes-xts-plain64 :x:logon:d 0 /dev/vdb 0".to_string(),
+            8,
+            "Cannot parse key size",
+        ),
+        (
+            format!("aes-xts-plain64 {k} -1 /dev/vdb 0"),
+            8,
+            "Invalid iv_offset sector",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 1x"),
+            8,
+            "Invalid start sector",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 5 a b c d e"),
+            8,
+            "Invalid number of feature args",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 allow_discards"),
+            8,
+            "Invalid number of feature args",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 allow_discards extra"),
+            8,
+            "Too many arguments",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 frobnicate"),
+            8,
+            "Invalid feature arguments",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:"),
+            8,
+            "Invalid block key type",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:magic"),
+            8,
+            "Invalid block key type",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:3000 iv_large_sectors"),
+            8,
+            "Invalid sector_size",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:256 iv_large_sectors"),
+            8,
+            "Invalid sector_size",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:8192 iv_large_sectors"),
+            16,
+            "Invalid sector_size",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 sector_size:4096"),
+            8,
+            "iv_large_sectors must be specified",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 2 sector_size:4096 iv_large_sectors"),
+            12,
+            "Device size is not a multiple of sector_size",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 4 /dev/vdb 0 2 sector_size:4096 iv_large_sectors"),
+            16,
+            "Wrong alignment of iv_offset sector",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 18446744073709551615 /dev/vdb 0"),
+            8,
+            "iv_offset too large for the target",
+        ),
+        (
+            format!("aes-xts-plain64 {k} 0 /dev/vdb 0 1 keytype:hw-wrapped"),
+            8,
+            "Invalid key size for a hw-wrapped key",
+        )
             .clone(),
     ];
     for (line, len, want) in cases {
         // The last case: a 64-byte hw-wrapped key is fine, so make it too short.
-        let line = if want.contains("hw-wrapped") { line.replace(&k, &k[..62]) } else { line.clone() };
+        let line = if want.contains("hw-wrapped") {
+            line.replace(&k, &k[..62])
+        } else {
+            line.clone()
+        };
         assert_eq!(err(&line, *len), *want, "{line}");
     }
 }
@@ -140,7 +281,12 @@ fn invalid_tables() {
 #[test]
 fn whitespace_in_keyring_description() {
     // dm core unescapes `\ ` in a table into a space inside one argument.
-    for desc in [":64:logon:a b", ":64:logon:a\tb", ":64:logon:a\x0bb", ":64:logon:ab\n"] {
+    for desc in [
+        ":64:logon:a b",
+        ":64:logon:a\tb",
+        ":64:logon:a\x0bb",
+        ":64:logon:ab\n",
+    ] {
         let args = ["aes-xts-plain64", desc, "0", "/dev/vdb", "0"];
         let e = parse(&args, 8).err().expect("accepted whitespace");
         assert_eq!(e.to_str().unwrap(), "Whitespace not allowed in key string");
@@ -178,18 +324,40 @@ fn dun_bytes_never_zero() {
 #[test]
 fn table_line_reloads() {
     let k = key_hex();
-    for opts in ["", " 1 allow_discards", " 2 sector_size:4096 iv_large_sectors", " 4 allow_discards sector_size:1024 iv_large_sectors keytype:raw"] {
+    for opts in [
+        "",
+        " 1 allow_discards",
+        " 2 sector_size:4096 iv_large_sectors",
+        " 4 allow_discards sector_size:1024 iv_large_sectors keytype:raw",
+    ] {
         let t = parse_line(&format!("aes-xts-plain64 {k} 8 /dev/vdb 24{opts}"), 4096).unwrap();
         let line = line_of(&t, "254:16");
         let again = parse_line(&line, 4096).unwrap();
         assert_eq!(line_of(&again, "254:16"), line, "not a fixed point: {line}");
-        assert!(line.starts_with(&format!("aes-xts-plain64 {k} 8 254:16 24")), "{line}");
+        assert!(
+            line.starts_with(&format!("aes-xts-plain64 {k} 8 254:16 24")),
+            "{line}"
+        );
     }
-    let t = parse_line("aes-xts-plain64 :64:logon:dm:x 0 /dev/vdb 0 1 allow_discards", 8).unwrap();
-    assert_eq!(line_of(&t, "254:16"), "aes-xts-plain64 :64:logon:dm:x 0 254:16 0 1 allow_discards");
+    let t = parse_line(
+        "aes-xts-plain64 :64:logon:dm:x 0 /dev/vdb 0 1 allow_discards",
+        8,
+    )
+    .unwrap();
+    assert_eq!(
+        line_of(&t, "254:16"),
+        "aes-xts-plain64 :64:logon:dm:x 0 254:16 0 1 allow_discards"
+    );
     let wrapped = "ab".repeat(40);
-    let t = parse_line(&format!("aes-xts-plain64 {wrapped} 0 /dev/vdb 0 1 keytype:hw-wrapped"), 8).unwrap();
+    let t = parse_line(
+        &format!("aes-xts-plain64 {wrapped} 0 /dev/vdb 0 1 keytype:hw-wrapped"),
+        8,
+    )
+    .unwrap();
     let line = line_of(&t, "8:0");
-    assert_eq!(line, format!("aes-xts-plain64 {wrapped} 0 8:0 0 1 keytype:hw-wrapped"));
+    assert_eq!(
+        line,
+        format!("aes-xts-plain64 {wrapped} 0 8:0 0 1 keytype:hw-wrapped")
+    );
     assert!(parse_line(&line, 8).is_ok());
 }

@@ -8,7 +8,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ -z "${KDIR:-}" ] || die "KDIR is set ($KDIR): that tree is used as is, nothing to build"
+if [ -n "${KDIR:-}" ]; then
+	msg "KDIR=$KDIR given: using that tree as is"
+	echo "$KDIR"
+	exit 0
+fi
 src=$(ksrc_dir)
 out=$(kdir)
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the suite's modules out of tree against the test kernel (or $KDIR).
 #
-# Usage: scripts/build-modules.sh [make target, default: modules]
+# Usage: scripts/build-modules.sh [make targets and variables, default: modules]
+#   e.g. scripts/build-modules.sh modules CLIPPY=1
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -10,4 +11,5 @@ kdir=$(kdir)
 [ -f "$kdir/rust/libkernel.rmeta" ] ||
 	die "$kdir is not a Rust-enabled kernel build (no rust/libkernel.rmeta): run scripts/build-kernel.sh or set KDIR"
 # shellcheck disable=SC2046 # kmake_args is a word list on purpose
-make -C "$kdir" M="$RDM_ROOT" $(kmake_args) "${1:-modules}"
+[ $# -gt 0 ] || set -- modules
+make -C "$kdir" M="$RDM_ROOT" $(kmake_args) CLIPPY_DRIVER=/usr/bin/clippy-driver "$@"

@@ -29,6 +29,7 @@ if [ -d "$kdir/modinst/lib/modules" ]; then
 	find "$kdir/modinst/lib/modules" -name '*.ko' -exec cp {} "$ov/kmod/" \;
 fi
 cp -r "$RDM_ROOT/selftests" "$ov/selftests"
+cp -r "$RDM_ROOT/scripts/guest" "$ov/guest"
 cat > "$ov/run" <<RUN
 #!/bin/bash
 cd /rdm

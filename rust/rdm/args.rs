@@ -55,10 +55,15 @@ impl<'a, 'b> ArgSet<'a, 'b> {
 /// overflow. (The C targets use `sscanf("%llu%c")`, which also accepts a
 /// leading `+` or whitespace; a table never needs those.)
 pub(crate) fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    // Checked arithmetic by hand: `str::parse` would bring overflow-check
+    // panic paths into the module.
+    s.bytes().try_fold(0u64, |acc, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// As [`parse_u64`], for values that must fit 32 bits.

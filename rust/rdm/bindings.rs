@@ -5,6 +5,7 @@
 
 #![allow(
     clippy::all,
+    clippy::pedantic,
     clippy::undocumented_unsafe_blocks,
     dead_code,
     missing_docs,

@@ -35,7 +35,10 @@ impl Bio<'_> {
     /// `ptr` must be a bio dm core passed to `map`, valid for the returned lifetime.
     pub(super) unsafe fn from_raw(ptr: NonNull<bindings::bio>) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self { ptr, _p: PhantomData }
+        Self {
+            ptr,
+            _p: PhantomData,
+        }
     }
 
     fn raw(&self) -> &bindings::bio {

@@ -8,7 +8,7 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 /// The largest key blk-crypto takes, raw or hardware-wrapped.
-pub(crate) const MAX_ANY_KEY_SIZE: usize = bindings::BLK_CRYPTO_MAX_ANY_KEY_SIZE as usize;
+pub(crate) const MAX_ANY_KEY_SIZE: usize = bindings::BLK_CRYPTO_MAX_ANY_KEY_SIZE;
 
 /// An encryption mode of blk-crypto.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -3,7 +3,7 @@
 //! `DmDev`: a device a target holds through `dm_get_device()`.
 
 use super::{bindings, Sector};
-use core::ffi::CStr;
+use kernel::prelude::*;
 use core::ptr::NonNull;
 
 /// A reference on a table device, dropped with `dm_put_device()`.
@@ -50,7 +50,7 @@ impl DmDev {
     pub(crate) fn name(&self) -> &str {
         // SAFETY: by the type invariant `dev` is live; dm core fills `name`
         // with a NUL-terminated `major:minor` string and never changes it.
-        let name = unsafe { CStr::from_ptr((*self.dev.as_ptr()).name.as_ptr().cast()) };
+        let name = unsafe { CStr::from_char_ptr((*self.dev.as_ptr()).name.as_ptr()) };
         name.to_str().unwrap_or("?")
     }
 

@@ -24,15 +24,20 @@ impl KeyBuf {
     /// A zeroed key of `len` bytes, or `None` if `len` is too large.
     pub(crate) fn zeroed(len: usize) -> Option<Self> {
         // INVARIANT: checked here.
-        (len <= MAX_KEY_SIZE).then_some(Self { buf: [0; MAX_KEY_SIZE], len })
+        (len <= MAX_KEY_SIZE).then_some(Self {
+            buf: [0; MAX_KEY_SIZE],
+            len,
+        })
     }
 
+    // `get` rather than indexing: `len` is in bounds by the type invariant,
+    // and this way no panic path is compiled into the module.
     pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.len]
+        self.buf.get_mut(..self.len).unwrap_or(&mut [])
     }
 }
 

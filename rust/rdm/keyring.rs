@@ -11,5 +11,5 @@ use kernel::prelude::*;
 pub(crate) fn read_logon_key(desc: &CStr, out: &mut [u8]) -> Result {
     let len = u32::try_from(out.len()).map_err(|_| EINVAL)?;
     // SAFETY: `desc` is NUL-terminated; `out` is writable for `len` bytes.
-    to_result(unsafe { bindings::rdm_read_logon_key(desc.as_ptr().cast(), out.as_mut_ptr(), len) })
+    to_result(unsafe { bindings::rdm_read_logon_key(desc.as_char_ptr(), out.as_mut_ptr(), len) })
 }

@@ -21,7 +21,9 @@ pub(crate) mod target;
 pub(crate) use bio::Bio;
 pub(crate) use dev::DmDev;
 pub(crate) use status::{StatusType, StatusWriter};
-pub(crate) use target::{CtrError, DevIter, MapResult, QueueLimits, Registration, Target, TargetCtx, TargetInfo};
+pub(crate) use target::{
+    CtrError, DevIter, MapResult, QueueLimits, Registration, Target, TargetCtx, TargetInfo,
+};
 
 /// A 512-byte sector number or count, as `sector_t`.
 pub(crate) type Sector = u64;

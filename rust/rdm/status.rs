@@ -38,16 +38,19 @@ impl<'a> StatusWriter<'a> {
 
     /// What has been written so far.
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 }
 
 impl fmt::Write for StatusWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len().saturating_sub(self.len + 1);
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
+        // Byte by byte into what is left, keeping the last byte for the NUL;
+        // no arithmetic or indexing that could panic.
+        let room = self.buf.len().saturating_sub(1);
+        for (dst, src) in self.buf.iter_mut().take(room).skip(self.len).zip(s.bytes()) {
+            *dst = src;
+            self.len = self.len.saturating_add(1);
+        }
         if let Some(nul) = self.buf.get_mut(self.len) {
             *nul = 0;
         }

@@ -67,7 +67,10 @@ impl TargetInfo<'_> {
     /// `ti` must be a live `dm_target` for the returned lifetime.
     unsafe fn from_raw(ti: NonNull<bindings::dm_target>) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self { ti, _p: PhantomData }
+        Self {
+            ti,
+            _p: PhantomData,
+        }
     }
 
     fn raw(&self) -> &bindings::dm_target {
@@ -86,8 +89,10 @@ impl TargetInfo<'_> {
     }
 
     /// A dm-device sector as an offset into this target (`dm_target_offset()`).
+    /// dm core only maps sectors inside the target; wrapping like C keeps
+    /// a panic path out of the I/O path.
     pub(crate) fn offset(&self, sector: Sector) -> Sector {
-        sector - self.begin()
+        sector.wrapping_sub(self.begin())
     }
 
     /// Whether discards are passed to the target at all.
@@ -120,7 +125,9 @@ impl<'a> TargetCtx<'a> {
         let mode = unsafe { bindings::dm_table_get_mode((*ti.as_ptr()).table) };
         let mut dev: *mut bindings::dm_dev = core::ptr::null_mut();
         // SAFETY: `ti` is live, `path` is NUL-terminated, `dev` is writable.
-        to_result(unsafe { bindings::dm_get_device(ti.as_ptr(), path.as_ptr().cast(), mode, &mut dev) })?;
+        to_result(unsafe {
+            bindings::dm_get_device(ti.as_ptr(), path.as_char_ptr(), mode, &mut dev)
+        })?;
         let dev = NonNull::new(dev).ok_or(EINVAL)?;
         // SAFETY: dm_get_device() succeeded for `ti` and handed us `dev`.
         Ok(unsafe { DmDev::from_raw(ti, dev) })
@@ -269,15 +276,27 @@ impl<T: Target> Registration<T> {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         let tt = bindings::target_type {
             features: T::FEATURES,
-            name: T::NAME.as_ptr().cast(),
+            name: T::NAME.as_char_ptr(),
             module: module.as_ptr().cast(),
             version: T::VERSION,
             ctr: Some(ctr_callback::<T>),
             dtr: Some(dtr_callback::<T>),
             map: Some(map_callback::<T>),
-            status: if T::HAS_STATUS { Some(status_callback::<T>) } else { None },
-            message: if T::HAS_MESSAGE { Some(message_callback::<T>) } else { None },
-            io_hints: if T::HAS_IO_HINTS { Some(io_hints_callback::<T>) } else { None },
+            status: if T::HAS_STATUS {
+                Some(status_callback::<T>)
+            } else {
+                None
+            },
+            message: if T::HAS_MESSAGE {
+                Some(message_callback::<T>)
+            } else {
+                None
+            },
+            io_hints: if T::HAS_IO_HINTS {
+                Some(io_hints_callback::<T>)
+            } else {
+                None
+            },
             iterate_devices: if T::HAS_ITERATE_DEVICES {
                 Some(iterate_devices_callback::<T>)
             } else {
@@ -288,9 +307,21 @@ impl<T: Target> Registration<T> {
             } else {
                 None
             },
-            presuspend: if T::HAS_PRESUSPEND { Some(presuspend_callback::<T>) } else { None },
-            postsuspend: if T::HAS_POSTSUSPEND { Some(postsuspend_callback::<T>) } else { None },
-            resume: if T::HAS_RESUME { Some(resume_callback::<T>) } else { None },
+            presuspend: if T::HAS_PRESUSPEND {
+                Some(presuspend_callback::<T>)
+            } else {
+                None
+            },
+            postsuspend: if T::HAS_POSTSUSPEND {
+                Some(postsuspend_callback::<T>)
+            } else {
+                None
+            },
+            resume: if T::HAS_RESUME {
+                Some(resume_callback::<T>)
+            } else {
+                None
+            },
             ..Default::default()
         };
         let tt = KBox::pin(Opaque::new(tt), GFP_KERNEL)?;
@@ -298,7 +329,10 @@ impl<T: Target> Registration<T> {
         // that stays registered until `drop` unregisters it.
         to_result(unsafe { bindings::dm_register_target(tt.get()) })?;
         // INVARIANT: registered above.
-        Ok(Self { tt, _t: PhantomData })
+        Ok(Self {
+            tt,
+            _t: PhantomData,
+        })
     }
 }
 
@@ -328,18 +362,29 @@ unsafe fn private<'a, T: Target>(ti: *mut bindings::dm_target) -> &'a T {
 ///
 /// `argv` must point to `argc` NUL-terminated strings that outlive `'a`.
 unsafe fn args<'a>(argc: c_uint, argv: *mut *mut c_char) -> Result<KVec<&'a str>, CtrError> {
-    let mut v = KVec::with_capacity(argc as usize, GFP_KERNEL)
-        .map_err(|_| CtrError { msg: c"Cannot allocate argument vector", err: ENOMEM })?;
+    let mut v = KVec::with_capacity(argc as usize, GFP_KERNEL).map_err(|_| CtrError {
+        msg: c"Cannot allocate argument vector",
+        err: ENOMEM,
+    })?;
     for i in 0..argc as usize {
         // SAFETY: the caller guarantees `argc` valid strings in `argv`.
-        let arg = unsafe { CStr::from_ptr((*argv.add(i)).cast()) };
-        let arg = arg.to_str().map_err(|_| CtrError::from(c"Arguments must be UTF-8"))?;
-        v.push(arg, GFP_KERNEL)
-            .map_err(|_| CtrError { msg: c"Cannot allocate argument vector", err: ENOMEM })?;
+        let arg = unsafe { CStr::from_char_ptr(*argv.add(i)) };
+        let arg = arg
+            .to_str()
+            .map_err(|_| CtrError::from(c"Arguments must be UTF-8"))?;
+        v.push(arg, GFP_KERNEL).map_err(|_| CtrError {
+            msg: c"Cannot allocate argument vector",
+            err: ENOMEM,
+        })?;
     }
     Ok(v)
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn ctr_callback<T: Target>(
     ti: *mut bindings::dm_target,
     argc: c_uint,
@@ -351,8 +396,8 @@ unsafe extern "C" fn ctr_callback<T: Target>(
     // SAFETY: dm core passes `argc` argument strings that live through ctr.
     let result = unsafe { args(argc, argv) }.and_then(|args| {
         // SAFETY: dm core passes a live target it is constructing.
-        let mut ctx = TargetCtx { info: unsafe { TargetInfo::from_raw(ti) } };
-        T::ctr(&mut ctx, &args)
+        let info = unsafe { TargetInfo::from_raw(ti) };
+        T::ctr(&mut TargetCtx { info }, &args)
     });
     match result {
         Ok(target) => {
@@ -363,18 +408,28 @@ unsafe extern "C" fn ctr_callback<T: Target>(
         Err(e) => {
             // SAFETY: `ti` is live; `error` takes a static string, which dm
             // core logs with the device and target names.
-            unsafe { (*ti.as_ptr()).error = e.msg.as_ptr().cast_mut().cast() };
+            unsafe { (*ti.as_ptr()).error = e.msg.as_char_ptr().cast_mut() };
             e.err.to_errno()
         }
     }
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
     // SAFETY: dm core calls dtr once, for a target whose ctr succeeded and
     // with no I/O in flight; `private` holds the `KBox<T>` ctr stored.
     drop(unsafe { KBox::from_raw((*ti).private.cast::<T>()) });
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn map_callback<T: Target>(
     ti: *mut bindings::dm_target,
     bio: *mut bindings::bio,
@@ -384,10 +439,21 @@ unsafe extern "C" fn map_callback<T: Target>(
     };
     // SAFETY: dm core maps bios only on constructed, live targets, and hands
     // us the bio until we return.
-    let (t, info, bio) = unsafe { (private::<T>(ti), TargetInfo::from_raw(ti_nn), Bio::from_raw(bio)) };
+    let (t, info, bio) = unsafe {
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(ti_nn),
+            Bio::from_raw(bio),
+        )
+    };
     t.map(&info, bio).to_c()
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn status_callback<T: Target>(
     ti: *mut bindings::dm_target,
     ty: bindings::status_type_t,
@@ -407,10 +473,20 @@ unsafe extern "C" fn status_callback<T: Target>(
     let buf = unsafe { core::slice::from_raw_parts_mut(result.cast::<u8>(), maxlen as usize) };
     let mut out = StatusWriter::new(buf);
     // SAFETY: status is only asked of constructed, live targets.
-    let (t, info) = unsafe { (private::<T>(ti), TargetInfo::from_raw(NonNull::new_unchecked(ti))) };
+    let (t, info) = unsafe {
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
+        )
+    };
     t.status(&info, ty, &mut out);
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn message_callback<T: Target>(
     ti: *mut bindings::dm_target,
     argc: c_uint,
@@ -432,7 +508,12 @@ unsafe extern "C" fn message_callback<T: Target>(
     };
     let mut out = StatusWriter::new(buf);
     // SAFETY: messages are only sent to constructed, live targets.
-    let (t, info) = unsafe { (private::<T>(ti), TargetInfo::from_raw(NonNull::new_unchecked(ti))) };
+    let (t, info) = unsafe {
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
+        )
+    };
     match t.message(&info, &args, &mut out) {
         // dm core: 1 means "result holds output".
         Ok(()) => c_int::from(!out.as_bytes().is_empty()),
@@ -440,6 +521,11 @@ unsafe extern "C" fn message_callback<T: Target>(
     }
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn io_hints_callback<T: Target>(
     ti: *mut bindings::dm_target,
     limits: *mut bindings::queue_limits,
@@ -447,11 +533,20 @@ unsafe extern "C" fn io_hints_callback<T: Target>(
     // SAFETY: dm core passes a live, constructed target and its limits,
     // which it lets us modify for the duration of the call.
     let (t, info, limits) = unsafe {
-        (private::<T>(ti), TargetInfo::from_raw(NonNull::new_unchecked(ti)), &mut *limits)
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
+            &mut *limits,
+        )
     };
     t.io_hints(&info, &mut QueueLimits(limits));
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn iterate_devices_callback<T: Target>(
     ti: *mut bindings::dm_target,
     f: bindings::iterate_devices_callout_fn,
@@ -461,10 +556,20 @@ unsafe extern "C" fn iterate_devices_callback<T: Target>(
     let (t, ti_nn) = unsafe { (private::<T>(ti), NonNull::new_unchecked(ti)) };
     // SAFETY: as above.
     let info = unsafe { TargetInfo::from_raw(ti_nn) };
-    let mut it = DevIter { ti: ti_nn, f, data, _p: PhantomData };
+    let mut it = DevIter {
+        ti: ti_nn,
+        f,
+        data,
+        _p: PhantomData,
+    };
     t.iterate_devices(&info, &mut it)
 }
 
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
 unsafe extern "C" fn prepare_ioctl_callback<T: Target>(
     ti: *mut bindings::dm_target,
     bdev: *mut *mut bindings::block_device,
@@ -473,7 +578,12 @@ unsafe extern "C" fn prepare_ioctl_callback<T: Target>(
     _forward: *mut bool,
 ) -> c_int {
     // SAFETY: dm core passes a live, constructed target.
-    let (t, info) = unsafe { (private::<T>(ti), TargetInfo::from_raw(NonNull::new_unchecked(ti))) };
+    let (t, info) = unsafe {
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
+        )
+    };
     let (dev, whole) = t.prepare_ioctl(&info);
     // SAFETY: `bdev` is dm core's out-parameter; the device stays held by
     // the target, which dm core keeps alive while it uses the bdev.
@@ -483,10 +593,17 @@ unsafe extern "C" fn prepare_ioctl_callback<T: Target>(
 
 macro_rules! suspend_hook {
     ($cb:ident, $method:ident) => {
+        /// # Safety
+        ///
+        /// Only dm core calls this, with a live, constructed target.
         unsafe extern "C" fn $cb<T: Target>(ti: *mut bindings::dm_target) {
             // SAFETY: dm core passes a live, constructed target.
-            let (t, info) =
-                unsafe { (private::<T>(ti), TargetInfo::from_raw(NonNull::new_unchecked(ti))) };
+            let (t, info) = unsafe {
+                (
+                    private::<T>(ti),
+                    TargetInfo::from_raw(NonNull::new_unchecked(ti)),
+                )
+            };
             t.$method(&info);
         }
     };
