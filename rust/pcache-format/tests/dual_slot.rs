@@ -145,10 +145,7 @@ fn survives_torn_writes(choose: fn(Option<usize>) -> usize, start: (u8, u8), upd
 #[test]
 fn writer_rule_never_overwrites_the_newest_copy() {
     for start in [(5, 4), (4, 5), (255, 0), (0, 255), (9, 9)] {
-        assert!(
-            survives_torn_writes(|l| write_slot(l), start, 300),
-            "{start:?}"
-        );
+        assert!(survives_torn_writes(write_slot, start, 300), "{start:?}");
     }
     assert_eq!(write_slot(None), 0);
     assert_eq!(write_slot(Some(0)), 1);
