@@ -3,8 +3,8 @@
 //! `DmDev`: a device a target holds through `dm_get_device()`.
 
 use super::{bindings, Sector};
-use kernel::prelude::*;
 use core::ptr::NonNull;
+use kernel::prelude::*;
 
 /// A reference on a table device, dropped with `dm_put_device()`.
 ///
