@@ -4,10 +4,10 @@
 # dm-crypt) with fio in the test VM, and print Rust/C ratios. Not a test:
 # numbers under TCG vary from run to run; compare ratios from one boot.
 #
-# Usage: scripts/bench-inlinecrypt.sh     (RT=<seconds per job>, default 8)
+# Usage: scripts/bench-inlinecrypt.sh     (RT=<seconds per job>, default 5; ROUNDS, default 3)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$RDM_ROOT"
 scripts/build-kernel.sh >/dev/null
 scripts/build-modules.sh >/dev/null
-scripts/run-vm.sh "RT=${RT:-8} bash guest/bench-inlinecrypt.sh"
+scripts/run-vm.sh "RT=${RT:-5} ROUNDS=${ROUNDS:-3} bash guest/bench-inlinecrypt.sh"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot the test kernel in QEMU (TCG, 2 vCPUs, 2 GiB, 256 MiB of emulated
-# pmem) and run one command inside it. The suite's modules, the kernel's own
+# Boot the test kernel in QEMU (TCG, 2 vCPUs, 2 GiB, 600 MiB of emulated
+# pmem at 1 GiB) and run one command inside it. The suite's modules, the kernel's own
 # modules and selftests/ are in the guest under /rdm. The guest's output is
 # printed; the exit status is the command's.
 #
 # Usage: scripts/run-vm.sh '<command run by bash inside the VM>'
 #   e.g. scripts/run-vm.sh 'selftests/run_kselftest.sh'
 # Env:   KDIR (test kernel build), VM_TIMEOUT (seconds, default 1200),
-#        VM_LOG (file for the full console log)
+#        VM_LOG (file for the full console log), VM_PMEM (emulated pmem,
+#        default 600M: dm-pcache needs 512 MiB), VM_DISK (a raw image file
+#        attached as /dev/vda, e.g. to carry a captured cache out)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -45,7 +47,8 @@ set +e
 timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
 	-accel tcg -cpu max -smp 2 -m 2G -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd" \
-	-append "console=ttyS0 loglevel=1 memmap=256M!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+	${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
+	-append "console=ttyS0 loglevel=1 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
 	</dev/null > "$log" 2>&1
 qrc=$?
 set -e

@@ -5,9 +5,12 @@
 //! `cache_segs_init()`, `cache_tail_init()`, then `INIT_DONE`): the same
 //! records in the same slots with the same sequence numbers.
 //!
-//! One difference cannot be avoided: upstream fills the `version`/`res`
-//! bytes of the position and generation headers from uninitialised stack
-//! memory (and covers them with the CRC); we write zeros there.
+//! Upstream fills the `version`/`res` bytes of the position and generation
+//! headers from stack variables it never initialises (and covers them with
+//! the CRC). Kernels built with `INIT_STACK_ALL_ZERO` (the default where the
+//! compiler supports it) write zeros there, as we do: then the result is
+//! byte-identical, which tests/golden.rs checks against an image captured
+//! from the C target.
 
 use crate::image::Image;
 use pcache_format::cache_info::CacheInfo;
@@ -31,19 +34,27 @@ fn write_slot<R: MetaRecord>(img: &Image, base: u64, slot: usize, rec: &R) -> io
 pub fn format(img: &Image, opts: &Options, mut progress: impl FnMut(u32, u32)) -> io::Result<u32> {
     let size = img.size();
     if size < CACHE_DEV_SIZE_MIN {
-        return Err(io::Error::other(format!("{size} bytes: a cache device needs at least {CACHE_DEV_SIZE_MIN}")));
+        return Err(io::Error::other(format!(
+            "{size} bytes: a cache device needs at least {CACHE_DEV_SIZE_MIN}"
+        )));
     }
     let mut old = Superblock::default();
     img.read_at(SB_OFF, old.as_mut_bytes())?;
     if old.magic.get() != 0 {
-        return Err(io::Error::new(io::ErrorKind::AlreadyExists, "already formatted (superblock magic is set)"));
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "already formatted (superblock magic is set)",
+        ));
     }
     // sb_init(): the tail padding is kept as read, and covered by the CRC.
     let mut sb = Superblock::new(size);
     sb.padding = old.padding;
     sb.crc.set(sb.compute_crc());
     let n = sb.seg_num.get();
-    img.write_at(CACHE_INFO_OFF, &vec![0; (CACHE_INFO_SIZE * META_INDEX_MAX as u64 + CACHE_CTRL_SIZE) as usize])?;
+    img.write_at(
+        CACHE_INFO_OFF,
+        &vec![0; (CACHE_INFO_SIZE * META_INDEX_MAX as u64 + CACHE_CTRL_SIZE) as usize],
+    )?;
 
     // cache_segs_init() on a new cache: segments 0, 1, ... chained in order.
     let zero_meta = vec![0u8; (SEG_INFO_SIZE * META_INDEX_MAX as u64 + SEG_CTRL_SIZE) as usize];

@@ -30,7 +30,11 @@ impl Image {
         if end.is_none_or(|end| end > self.size) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("read of {} bytes at {off} past the end ({})", buf.len(), self.size),
+                format!(
+                    "read of {} bytes at {off} past the end ({})",
+                    buf.len(),
+                    self.size
+                ),
             ));
         }
         self.file.read_exact_at(buf, off)

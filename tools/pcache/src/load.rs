@@ -9,11 +9,10 @@ use pcache_format::cache_info::CacheInfo;
 use pcache_format::meta::MetaRecord;
 use pcache_format::segment::SegInfo;
 use pcache_format::*;
-use serde::Serialize;
 use std::io;
 
 /// Both slots of a dual-slot record and the one the kernel would use.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct DualSlot<R> {
     /// `None`: the slot's CRC does not match.
     pub slots: [Option<R>; 2],
@@ -42,7 +41,7 @@ impl<R: MetaRecord + Copy> DualSlot<R> {
 }
 
 /// One cache segment of the chain.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct CacheSeg {
     /// Index in the chain (what keys and positions name).
     pub cache_seg: u32,
@@ -68,7 +67,10 @@ pub struct Cache {
 #[derive(Debug)]
 pub enum LoadError {
     Io(io::Error),
-    Format { what: &'static str, err: FormatError },
+    Format {
+        what: &'static str,
+        err: FormatError,
+    },
 }
 
 impl From<io::Error> for LoadError {
@@ -98,7 +100,10 @@ pub fn load(img: &Image, mut progress: impl FnMut(u32, u32)) -> Result<Cache, Lo
     let seg_num = sb.seg_num.get();
 
     let info = DualSlot::<CacheInfo>::read(img, CACHE_INFO_OFF)?;
-    let cache_info = info.get().ok_or(FormatError::NoValidCopy).map_err(bad("cache_info"))?;
+    let cache_info = info
+        .get()
+        .ok_or(FormatError::NoValidCopy)
+        .map_err(bad("cache_info"))?;
     let n_segs = cache_info.n_segs.get();
     if n_segs > seg_num {
         return Err(bad("cache_info")(FormatError::NSegs { n_segs, seg_num }));
@@ -110,30 +115,56 @@ pub fn load(img: &Image, mut progress: impl FnMut(u32, u32)) -> Result<Cache, Lo
     for i in 0..n_segs {
         progress(i, n_segs);
         if dev_seg >= seg_num {
-            return Err(bad("segment chain")(FormatError::SegId { id: dev_seg, limit: seg_num }));
+            return Err(bad("segment chain")(FormatError::SegId {
+                id: dev_seg,
+                limit: seg_num,
+            }));
         }
         let base = seg_off(dev_seg);
         let seg_info = DualSlot::<SegInfo>::read(img, base)?;
-        let si = seg_info.get().ok_or(FormatError::NoValidCopy).map_err(bad("segment info"))?;
+        let si = seg_info
+            .get()
+            .ok_or(FormatError::NoValidCopy)
+            .map_err(bad("segment info"))?;
         let gen_slots = DualSlot::<SegGen>::read(img, base + SEG_CTRL_OFF)?;
         let gen = gen_slots.get().map_or(0, |g| g.gen.get());
-        segs.push(CacheSeg { cache_seg: i, dev_seg, info: seg_info, gen_slots, gen });
+        segs.push(CacheSeg {
+            cache_seg: i,
+            dev_seg,
+            info: seg_info,
+            gen_slots,
+            gen,
+        });
         if i + 1 < n_segs {
-            dev_seg = si.next().ok_or(FormatError::ChainEnd { cache_seg: i }).map_err(bad("segment chain"))?;
+            dev_seg = si
+                .next()
+                .ok_or(FormatError::ChainEnd { cache_seg: i })
+                .map_err(bad("segment chain"))?;
         }
     }
     progress(n_segs, n_segs);
 
     let ctrl = CACHE_CTRL_OFF;
     let key_tail = DualSlot::<CachePos>::read(img, ctrl)?;
-    let dirty_tail = DualSlot::<CachePos>::read(img, ctrl + 2 * core::mem::size_of::<CachePos>() as u64)?;
+    let dirty_tail =
+        DualSlot::<CachePos>::read(img, ctrl + 2 * core::mem::size_of::<CachePos>() as u64)?;
     if cache_info.init_done() {
         for (what, pos) in [("key_tail", &key_tail), ("dirty_tail", &dirty_tail)] {
-            let p = pos.get().ok_or(FormatError::NoValidCopy).map_err(bad(what))?;
+            let p = pos
+                .get()
+                .ok_or(FormatError::NoValidCopy)
+                .map_err(bad(what))?;
             p.check(n_segs).map_err(bad(what))?;
         }
     }
-    Ok(Cache { sb, info, cache_info, segs, key_tail, dirty_tail })
+    Ok(Cache {
+        sb,
+        info,
+        cache_info,
+        segs,
+        key_tail,
+        dirty_tail,
+    })
 }
 
 impl Cache {

@@ -73,14 +73,23 @@ pub fn walk(img: &Image, cache: &Cache, start: (u32, u32)) -> Result<Walk, Forma
     let mut ksets = Vec::new();
     loop {
         let remain = SEG_DATA_SIZE.saturating_sub(u64::from(off)) as usize;
-        let addr = cache.data_addr(seg, off).ok_or(FormatError::SegId { id: seg, limit: n_segs })?;
+        let addr = cache.data_addr(seg, off).ok_or(FormatError::SegId {
+            id: seg,
+            limit: n_segs,
+        })?;
         let buf = img
             .read_vec(addr, remain.min(KSET_ONMEDIA_SIZE_MAX))
-            .map_err(|_| FormatError::Truncated { need: remain.min(KSET_ONMEDIA_SIZE_MAX), got: 0 })?;
+            .map_err(|_| FormatError::Truncated {
+                need: remain.min(KSET_ONMEDIA_SIZE_MAX),
+                got: 0,
+            })?;
         // Only a kset that fits what remains of the segment can be valid.
         let found = match decode(&buf) {
             Err(FormatError::KsetPastSegment { size, .. }) => {
-                return Err(FormatError::KsetPastSegment { size, remain: remain as u32 })
+                return Err(FormatError::KsetPastSegment {
+                    size,
+                    remain: remain as u32,
+                })
             }
             other => other?,
         };
@@ -92,7 +101,11 @@ pub fn walk(img: &Image, cache: &Cache, start: (u32, u32)) -> Result<Walk, Forma
                     KsetEnd::TooManyKeys(n) => format!("key count {n} above 128"),
                     KsetEnd::BadCrc => "kset crc mismatch".into(),
                 };
-                return Ok(Walk { ksets, end: (seg, off), end_reason });
+                return Ok(Walk {
+                    ksets,
+                    end: (seg, off),
+                    end_reason,
+                });
             }
             KsetRead::Found(Kset::Last { next_cache_seg }) => {
                 hops += 1;
@@ -100,9 +113,17 @@ pub fn walk(img: &Image, cache: &Cache, start: (u32, u32)) -> Result<Walk, Forma
                     return Err(FormatError::ChainLoop { hops });
                 }
                 if next_cache_seg >= n_segs {
-                    return Err(FormatError::SegId { id: next_cache_seg, limit: n_segs });
+                    return Err(FormatError::SegId {
+                        id: next_cache_seg,
+                        limit: n_segs,
+                    });
                 }
-                ksets.push(KsetAt { cache_seg: seg, seg_off: off, keys: None, next: Some(next_cache_seg) });
+                ksets.push(KsetAt {
+                    cache_seg: seg,
+                    seg_off: off,
+                    keys: None,
+                    next: Some(next_cache_seg),
+                });
                 (seg, off) = (next_cache_seg, 0);
             }
             KsetRead::Found(k @ Kset::Keys(keys)) => {
@@ -152,22 +173,41 @@ impl ExtentMap {
             let old = self.map.remove(&k).expect("key just listed");
             let old_end = old.off + old.len;
             if old.off < new.off {
-                self.map.insert(old.off, Extent { len: new.off - old.off, ..old });
+                self.map.insert(
+                    old.off,
+                    Extent {
+                        len: new.off - old.off,
+                        ..old
+                    },
+                );
             }
             if old_end > end {
                 let cut = end - old.off;
-                self.map.insert(end, Extent { off: end, len: old_end - end, data: old.data + cut, clean: old.clean });
+                self.map.insert(
+                    end,
+                    Extent {
+                        off: end,
+                        len: old_end - end,
+                        data: old.data + cut,
+                        clean: old.clean,
+                    },
+                );
             }
         }
         self.map.insert(new.off, new);
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &Extent> {
         self.map.values()
     }
 
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     pub fn bytes(&self) -> u64 {
@@ -193,7 +233,12 @@ mod tests {
     use super::*;
 
     fn e(off: u64, len: u64, data: u64) -> Extent {
-        Extent { off, len, data, clean: false }
+        Extent {
+            off,
+            len,
+            data,
+            clean: false,
+        }
     }
 
     #[test]
@@ -215,6 +260,9 @@ mod tests {
 
     #[test]
     fn merge() {
-        assert_eq!(merge_ranges(vec![(10, 5), (0, 10), (30, 1), (12, 10)]), vec![(0, 22), (30, 1)]);
+        assert_eq!(
+            merge_ranges(vec![(10, 5), (0, 10), (30, 1), (12, 10)]),
+            vec![(0, 22), (30, 1)]
+        );
     }
 }
