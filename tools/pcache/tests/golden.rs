@@ -231,7 +231,8 @@ fn forge_key(s: &Scratch, i: usize, f: impl FnOnce(&mut KeyOnmedia)) {
 
 #[test]
 fn forged_keys_are_rejected() {
-    let cases: [(&str, fn(&mut KeyOnmedia)); 4] = [
+    type Forge = fn(&mut KeyOnmedia);
+    let cases: [(&str, Forge); 4] = [
         ("segment id 37 out of range", |k| k.cache_seg_id.set(37)),
         ("past the segment end", |k| {
             k.cache_seg_off.set(SEG_DATA_SIZE as u32 - 100)
