@@ -7,6 +7,7 @@
 #include <linux/bio.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
+#include <linux/crc32.h>
 #include <linux/dax.h>
 #include <linux/device-mapper.h>
 #include <linux/key.h>

@@ -11,6 +11,7 @@
 pub(crate) mod args;
 pub(crate) mod bindings;
 pub(crate) mod bio;
+pub(crate) mod crc;
 pub(crate) mod crypto;
 pub(crate) mod dev;
 pub(crate) mod keybuf;

@@ -5,7 +5,8 @@
 # of its crate root). It adds the C helpers to the module and generates the
 # bindings with the flags rust/Makefile uses for the kernel's own bindings.
 
-rdm_dir := $(src)/../rust/rdm
+# This file's directory, however deep the including module sits.
+rdm_dir := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
 $(RDM_MODULE)-y += rdm_helpers.o
 CFLAGS_rdm_helpers.o := -I$(rdm_dir)
@@ -45,7 +46,7 @@ rdm_bindgen_params = $(shell grep -Ev '^#|^$$|MaybeZeroable' $(srctree)/rust/bin
 rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_(un)?register_target' \
 	'bio_endio|submit_bio_noacct|__blk_crypto_submit_bio' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \
-	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'rdm_.*'
+	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'rdm_.*'
 rdm_allow_type := 'target_type|dm_target|dm_dev|queue_limits|blk_crypto_key' \
 	'status_type_t|iterate_devices_callout_fn|blk_crypto_.*'
 rdm_allow_var := 'RDM_.*|DM_MAPIO_.*|DM_ENDIO_.*|DM_TARGET_.*|BLK_CRYPTO_.*|SECTOR_SHIFT'

@@ -3,9 +3,9 @@
 //! `struct pcache_cache_ctrl` at 16 KiB: the key_tail and dirty_tail
 //! positions, two slots each (`struct pcache_cache_pos_onmedia`).
 
-use crate::layout::{META_INDEX_MAX, SEG_DATA_SIZE};
-use crate::meta::{MetaHeader, MetaRecord};
-use crate::FormatError;
+use super::layout::{META_INDEX_MAX, SEG_DATA_SIZE};
+use super::meta::{MetaHeader, MetaRecord};
+use super::FormatError;
 use zerocopy::byteorder::little_endian::U32;
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 

@@ -2,8 +2,8 @@
 
 //! `struct pcache_cache_info`: two slots at 8 KiB, on a 4 KiB stride.
 
-use crate::layout::{CACHE_INFO_SIZE, GC_PERCENT_DEFAULT};
-use crate::meta::{MetaHeader, MetaRecord};
+use super::layout::{CACHE_INFO_SIZE, GC_PERCENT_DEFAULT};
+use super::meta::{MetaHeader, MetaRecord};
 use zerocopy::byteorder::little_endian::U32;
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 

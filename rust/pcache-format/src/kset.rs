@@ -7,9 +7,9 @@
 //! no keys; its second word is the cache segment where the chain goes on.
 //! The chain ends at the first place that holds no valid kset.
 
-use crate::crc::{crc32c, CRC_SEED};
-use crate::layout::{KSET_FLAGS_LAST, KSET_KEYS_MAX, KSET_MAGIC, SEG_DATA_SIZE};
-use crate::FormatError;
+use super::crc::{crc32c, CRC_SEED};
+use super::layout::{KSET_FLAGS_LAST, KSET_KEYS_MAX, KSET_MAGIC, SEG_DATA_SIZE};
+use super::FormatError;
 use core::mem::size_of;
 use zerocopy::byteorder::little_endian::{U32, U64};
 use zerocopy::{FromBytes, IntoBytes};

@@ -48,8 +48,8 @@ pub const KSET_MAGIC: u64 = 0x6768_94a6_4e16_4f1a;
 /// `PCACHE_KSET_FLAGS_LAST`: the kset only links to the next segment.
 pub const KSET_FLAGS_LAST: u64 = 1 << 0;
 /// `PCACHE_KSET_ONMEDIA_SIZE_MAX`: header + 128 keys.
-pub const KSET_ONMEDIA_SIZE_MAX: usize = core::mem::size_of::<crate::KsetHeader>()
-    + KSET_KEYS_MAX as usize * core::mem::size_of::<crate::KeyOnmedia>();
+pub const KSET_ONMEDIA_SIZE_MAX: usize = core::mem::size_of::<super::KsetHeader>()
+    + KSET_KEYS_MAX as usize * core::mem::size_of::<super::KeyOnmedia>();
 
 /// `PCACHE_CACHE_GC_PERCENT_MAX`, `PCACHE_CACHE_GC_PERCENT_DEFAULT`.
 pub const GC_PERCENT_MAX: u8 = 90;

@@ -14,6 +14,11 @@
 //! formatted on a big-endian machine carries [`SB_F_BIGENDIAN`], which this
 //! crate, like the kernel on little-endian machines, refuses.
 
+//!
+//! The modules refer to each other through `super::`, so that a kernel
+//! crate can also include this file as a module of its own (Kbuild builds
+//! one crate per module: see Documentation/rdm.rst).
+
 #![no_std]
 #![forbid(unsafe_code)]
 

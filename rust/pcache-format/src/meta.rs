@@ -6,8 +6,8 @@
 //! whose CRC holds; a writer must overwrite the *other* slot, so that a torn
 //! write never destroys the newest valid copy.
 
-use crate::crc::{crc32c, CRC_SEED};
-use crate::FormatError;
+use super::crc::{crc32c, CRC_SEED};
+use super::FormatError;
 use zerocopy::byteorder::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -124,7 +124,7 @@ pub fn find_latest<R: MetaRecord + Copy>(slots: &[Slot<R>]) -> Option<(usize, R)
 /// see [`upstream_pos_encode_slot`].
 pub fn write_slot(latest: Option<usize>) -> usize {
     match latest {
-        Some(i) => (i + 1) % crate::META_INDEX_MAX,
+        Some(i) => (i + 1) % super::META_INDEX_MAX,
         None => 0,
     }
 }

@@ -3,8 +3,8 @@
 //! Per-segment metadata: two `pcache_segment_info` slots at the segment's
 //! start (4 KiB stride) and two `pcache_cache_seg_gen` slots at 8 KiB.
 
-use crate::layout::SEG_INFO_SIZE;
-use crate::meta::{MetaHeader, MetaRecord};
+use super::layout::SEG_INFO_SIZE;
+use super::meta::{MetaHeader, MetaRecord};
 use zerocopy::byteorder::little_endian::{U32, U64};
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 

@@ -2,9 +2,9 @@
 
 //! The superblock at 4 KiB (`struct pcache_sb`, cache_dev.c).
 
-use crate::crc::{crc32c, CRC_SEED};
-use crate::layout::{segs_for_size, CACHE_SEGS_MAX, MAGIC};
-use crate::FormatError;
+use super::crc::{crc32c, CRC_SEED};
+use super::layout::{segs_for_size, CACHE_SEGS_MAX, MAGIC};
+use super::FormatError;
 use zerocopy::byteorder::little_endian::{U32, U64};
 use zerocopy::{FromBytes, IntoBytes};
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};

@@ -1,0 +1,1 @@
+#include "../../rdm/helpers.c"

@@ -1,0 +1,19 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The pcache-format crate inside the kernel (runs inside the test VM): the
+# check module compares the crate's CRC32C with the kernel's crc32c() and
+# round-trips every record, and fails to load on any mismatch.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../ktap.sh"
+
+test_crate_matches_kernel_crc32c() {
+	dmesg -c >/dev/null
+	insmod "$MODDIR/pcache_format_kcheck.ko" || { dmesg | tail -n 5; fail "checks failed in the kernel"; }
+	dmesg | grep -E 'pcache-format: [0-9]+ crc32c comparisons with the kernel and record round trips passed' ||
+		fail "no success line in dmesg"
+	[ "$(dmesg | sed -n 's/.*pcache-format: \([0-9]*\) crc32c.*/\1/p')" = 576 ] || fail "not every comparison ran"
+	rmmod pcache_format_kcheck
+}
+
+ktap_run test_crate_matches_kernel_crc32c
