@@ -4,7 +4,7 @@
 # `make` builds the modules (after the cached test kernel); `make help` lists
 # the rest. KDIR=<Rust-enabled 7.2 build tree> builds against another kernel.
 
-.PHONY: all modules setup kernel check demo bench test-user clippy clean help
+.PHONY: all modules setup kernel check demo bench fuzz test-user clippy clean help
 
 all: modules
 
@@ -29,6 +29,9 @@ demo:
 bench:
 	scripts/bench-inlinecrypt.sh
 
+fuzz:
+	scripts/fuzz.sh
+
 clippy: kernel
 	scripts/build-modules.sh modules CLIPPY=1
 
@@ -42,6 +45,7 @@ help:
 	@echo '  make check      all tests: cargo test + kernel selftests in QEMU; ends "N passed, N failed"'
 	@echo '  make demo       boot QEMU and show dm-inlinecrypt working'
 	@echo '  make bench      fio: Rust vs upstream C dm-inlinecrypt, with ratios'
+	@echo '  make fuzz       fuzz the pcache format decoders (FUZZ_SECONDS=60)'
 	@echo '  make setup      install packages, bindgen and the 7.2 kernel source'
 	@echo '  make kernel     build the minimal Rust-enabled test kernel (cached)'
 	@echo '  make test-user  userspace cargo tests only'

@@ -85,6 +85,21 @@ fn chain_ends() {
 }
 
 #[test]
+fn zero_key_kset_is_read_but_never_written() {
+    // kset_onmedia_valid() accepts key_num 0 and replay steps over the
+    // 24-byte header; cache_kset_close() never writes one.
+    let mut buf = [0u8; 24];
+    buf[8..16].copy_from_slice(&KSET_MAGIC.to_le_bytes());
+    let crc = crc32c(CRC_SEED, &buf[4..]);
+    buf[..4].copy_from_slice(&crc.to_le_bytes());
+    match decode(&buf) {
+        Ok(KsetRead::Found(k @ Kset::Keys(keys))) => assert_eq!((keys.len(), k.size()), (0, 24)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(encode_keys(&[], &mut [0u8; 24]), None);
+}
+
+#[test]
 fn kset_past_segment_end_is_an_error() {
     let keys: Vec<_> = (0..3).map(|i| key(i * 512, 512, 0, 0)).collect();
     let mut buf = vec![0u8; 1024];
