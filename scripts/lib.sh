@@ -6,6 +6,13 @@
 # was made from, so a second `make check` reuses it.
 
 RDM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# CI may run with a minimal environment: find HOME and the rustup cargo.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
+case ":$PATH:" in
+*":$HOME/.cargo/bin:"*) ;;
+*) [ ! -d "$HOME/.cargo/bin" ] || export PATH="$HOME/.cargo/bin:$PATH" ;;
+esac
 RDM_CACHE=${RDM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-dm}
 
 # Debian's linux-source-7.2: pinned, with a fallback to the newest 7.2.x.
