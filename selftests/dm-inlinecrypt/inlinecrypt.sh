@@ -243,6 +243,62 @@ test_rmmod_after_removal() {
 	insmod "$MODDIR/dm_inlinecrypt_rs.ko"
 }
 
+# The upstream C target, loaded in place of ours (both register
+# "inlinecrypt"), shows each upstream defect the Rust target fixes; the
+# tests above show ours does not have it.
+with_upstream() {
+	rmmod dm_inlinecrypt_rs || fail "cannot unload the Rust target"
+	load_kmod dm-inlinecrypt
+	local rc=0
+	# A subshell: a failing step must not skip putting our module back.
+	("$@") || rc=$?
+	dmsetup remove_all
+	rmmod dm_inlinecrypt
+	insmod "$MODDIR/dm_inlinecrypt_rs.ko"
+	return "$rc"
+}
+
+upstream_table_line() {
+	mkdev up "0 8192 inlinecrypt aes-xts-plain64 $KEY 16 /dev/ram0 8 3 allow_discards sector_size:4096 iv_large_sectors"
+	line=$(dmsetup table --showkeys up)
+	echo "upstream table: $line"
+	# The key type (BLK_CRYPTO_KEY_TYPE_RAW = 1) is printed after the key.
+	[[ "$line" == "0 8192 inlinecrypt aes-xts-plain64 $KEY 1 16 1:0 8 3 "* ]] || fail "upstream line changed: $line"
+	! dmsetup reload up --table "$line" 2>/dev/null || fail "upstream's line reloaded"
+}
+
+upstream_one_data_unit() {
+	! dmsetup create one --table "0 8 inlinecrypt aes-xts-plain64 $KEY 0 /dev/ram0 0 2 sector_size:4096 iv_large_sectors" 2>/dev/null ||
+		fail "upstream accepted a one-unit target"
+	dmesg | grep -q "Error initializing blk-crypto key" || fail "not the dun_bytes failure"
+}
+
+upstream_equal_xts_halves() {
+	local same
+	same=$(printf 'ab%.0s' $(seq 64))
+	# Upstream accepts the table ...
+	mkdev eq "0 8192 inlinecrypt aes-xts-plain64 $same 0 /dev/ram0 0"
+	# ... and then the fallback refuses the key (xts_verify_key) when it
+	# programs it for the first write: the write fails (fsync reports it
+	# whichever path it took) and nothing reaches the disk.
+	dd if=/dev/zero of=/dev/ram0 bs=4096 count=1 oflag=direct status=none
+	! dd if=/tmp/data of=/dev/mapper/eq bs=4096 count=1 oflag=direct conv=fsync status=none 2>/dev/null ||
+		fail "a write with equal XTS halves succeeded"
+	[ "$(dd if=/dev/ram0 bs=4096 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] ||
+		fail "data reached the disk"
+}
+
+upstream_prints_keyring_key() {
+	echo -n "$KEY2" | xxd -r -p | keyctl padd logon dm:rdm-upstream @u >/dev/null
+	mkdev uk "0 8192 inlinecrypt aes-xts-plain64 :64:logon:dm:rdm-upstream 0 /dev/ram0 0"
+	[[ "$(dmsetup table --showkeys uk)" == *"$KEY2"* ]] || fail "upstream no longer prints the keyring key's bytes"
+}
+
+test_upstream_c_table_line_does_not_reload() { with_upstream upstream_table_line; }
+test_upstream_c_prints_keyring_key_bytes() { with_upstream upstream_prints_keyring_key; }
+test_upstream_c_rejects_one_data_unit_target() { dmesg -c >/dev/null; with_upstream upstream_one_data_unit; }
+test_upstream_c_accepts_equal_xts_halves_then_fails_io() { with_upstream upstream_equal_xts_halves; }
+
 setup || { echo "Bail out! setup failed"; exit 1; }
 ktap_run \
 	test_module_registers_target \
@@ -257,4 +313,8 @@ ktap_run \
 	test_logon_key \
 	test_discards_only_with_allow_discards \
 	test_status_and_flush \
-	test_rmmod_after_removal
+	test_rmmod_after_removal \
+	test_upstream_c_table_line_does_not_reload \
+	test_upstream_c_prints_keyring_key_bytes \
+	test_upstream_c_rejects_one_data_unit_target \
+	test_upstream_c_accepts_equal_xts_halves_then_fails_io
