@@ -64,32 +64,25 @@ struct InlineCrypt {
 }
 
 impl InlineCrypt {
-    /// The key bytes, from the table or the keyring.
-    fn load_key(t: &table::Table<'_>) -> Result<KeyBuf, CtrError> {
-        match &t.key {
-            KeySpec::Hex(bytes) => {
-                let mut key = KeyBuf::zeroed(bytes.as_slice().len()).ok_or(c"Invalid key size")?;
-                key.as_mut_slice().copy_from_slice(bytes.as_slice());
-                Ok(key)
-            }
-            KeySpec::Logon { size, desc } => {
-                let mut key = KeyBuf::zeroed(*size).ok_or(c"Invalid key size")?;
-                let desc = CString::try_from_fmt(fmt!("{desc}")).map_err(|e| CtrError {
-                    msg: c"Out of memory",
-                    err: e,
-                })?;
-                rdm::keyring::read_logon_key(&desc, key.as_mut_slice()).map_err(|err| {
-                    CtrError {
-                        msg: c"Cannot read logon key of that size",
-                        err,
-                    }
-                })?;
-                if t.key_type == KeyType::Raw {
-                    table::check_raw_key(key.as_slice())?;
-                }
-                Ok(key)
-            }
+    /// The key bytes: taken from the table, or read from the keyring.
+    fn load_key(key: KeySpec<'_>, key_type: KeyType) -> Result<KeyBuf, CtrError> {
+        let (size, desc) = match key {
+            KeySpec::Hex(bytes) => return Ok(bytes),
+            KeySpec::Logon { size, desc } => (size, desc),
+        };
+        let mut key = KeyBuf::zeroed(size).ok_or(c"Invalid key size")?;
+        let desc = CString::try_from_fmt(fmt!("{desc}")).map_err(|err| CtrError {
+            msg: c"Out of memory",
+            err,
+        })?;
+        rdm::keyring::read_logon_key(&desc, key.as_mut_slice()).map_err(|err| CtrError {
+            msg: c"Cannot read logon key of that size",
+            err,
+        })?;
+        if key_type == KeyType::Raw {
+            table::check_raw_key(key.as_slice())?;
         }
+        Ok(key)
     }
 }
 
@@ -100,7 +93,6 @@ impl Target for InlineCrypt {
 
     fn ctr(ti: &mut TargetCtx<'_>, args: &[&str]) -> Result<KBox<Self>, CtrError> {
         let t = table::parse(args, ti.info().len())?;
-        let key = Self::load_key(&t)?;
         let keyring_ref = match t.key {
             KeySpec::Hex(_) => None,
             KeySpec::Logon { .. } => Some(CString::try_from_fmt(fmt!("{}", t.key_arg)).map_err(
@@ -110,6 +102,8 @@ impl Target for InlineCrypt {
                 },
             )?),
         };
+
+        let key = Self::load_key(t.key, t.key_type)?;
 
         let dev = ti.get_device(t.dev_path).map_err(|err| CtrError {
             msg: c"Device lookup failed",

@@ -4,7 +4,7 @@
 //! positions, two slots each (`struct pcache_cache_pos_onmedia`).
 
 use super::layout::{META_INDEX_MAX, SEG_DATA_SIZE};
-use super::meta::{MetaHeader, MetaRecord};
+use super::meta::{meta_record, MetaHeader};
 use super::FormatError;
 use zerocopy::byteorder::little_endian::U32;
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -33,18 +33,8 @@ pub struct CachePos {
 
 const _: () = assert!(core::mem::size_of::<CachePos>() == 16);
 
-impl MetaRecord for CachePos {
-    /// The two copies are adjacent.
-    const STRIDE: usize = core::mem::size_of::<CachePos>();
-
-    fn header(&self) -> &MetaHeader {
-        &self.header
-    }
-
-    fn header_mut(&mut self) -> &mut MetaHeader {
-        &mut self.header
-    }
-}
+// The two copies are adjacent.
+meta_record!(CachePos, stride: core::mem::size_of::<CachePos>());
 
 impl CachePos {
     pub fn new(cache_seg_id: u32, seg_off: u32) -> Self {

@@ -3,7 +3,7 @@
 //! `struct pcache_cache_info`: two slots at 8 KiB, on a 4 KiB stride.
 
 use super::layout::{CACHE_INFO_SIZE, GC_PERCENT_DEFAULT};
-use super::meta::{MetaHeader, MetaRecord};
+use super::meta::{meta_record, MetaHeader};
 use zerocopy::byteorder::little_endian::U32;
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
@@ -87,17 +87,7 @@ pub struct CacheInfo {
 
 const _: () = assert!(core::mem::size_of::<CacheInfo>() == 24);
 
-impl MetaRecord for CacheInfo {
-    const STRIDE: usize = CACHE_INFO_SIZE as usize;
-
-    fn header(&self) -> &MetaHeader {
-        &self.header
-    }
-
-    fn header_mut(&mut self) -> &mut MetaHeader {
-        &mut self.header
-    }
-}
+meta_record!(CacheInfo, stride: CACHE_INFO_SIZE as usize);
 
 impl CacheInfo {
     /// `cache_info_init_default()` plus the table's options, before sealing.

@@ -73,6 +73,24 @@ pub trait MetaRecord: FromBytes + IntoBytes + KnownLayout + Immutable + Sized {
     }
 }
 
+/// Implements [`MetaRecord`] for a record whose first field is `header`.
+macro_rules! meta_record {
+    ($ty:ty, stride: $stride:expr) => {
+        impl super::meta::MetaRecord for $ty {
+            const STRIDE: usize = $stride;
+
+            fn header(&self) -> &super::meta::MetaHeader {
+                &self.header
+            }
+
+            fn header_mut(&mut self) -> &mut super::meta::MetaHeader {
+                &mut self.header
+            }
+        }
+    };
+}
+pub(crate) use meta_record;
+
 /// Whether `a` is newer than `b`, with wrap-around (`pcache_meta_seq_after()`).
 pub fn seq_after(a: u8, b: u8) -> bool {
     // The signed distance, as (s8)(a - b) > 0 in C.

@@ -4,7 +4,7 @@
 //! start (4 KiB stride) and two `pcache_cache_seg_gen` slots at 8 KiB.
 
 use super::layout::SEG_INFO_SIZE;
-use super::meta::{MetaHeader, MetaRecord};
+use super::meta::{meta_record, MetaHeader};
 use zerocopy::byteorder::little_endian::{U32, U64};
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
@@ -39,17 +39,7 @@ pub struct SegInfo {
 
 const _: () = assert!(core::mem::size_of::<SegInfo>() == 16);
 
-impl MetaRecord for SegInfo {
-    const STRIDE: usize = SEG_INFO_SIZE as usize;
-
-    fn header(&self) -> &MetaHeader {
-        &self.header
-    }
-
-    fn header_mut(&mut self) -> &mut MetaHeader {
-        &mut self.header
-    }
-}
+meta_record!(SegInfo, stride: SEG_INFO_SIZE as usize);
 
 impl SegInfo {
     pub fn has_next(&self) -> bool {
@@ -99,15 +89,5 @@ pub struct SegGen {
 
 const _: () = assert!(core::mem::size_of::<SegGen>() == 16);
 
-impl MetaRecord for SegGen {
-    /// The two copies are adjacent (`struct pcache_cache_seg_ctrl`).
-    const STRIDE: usize = core::mem::size_of::<SegGen>();
-
-    fn header(&self) -> &MetaHeader {
-        &self.header
-    }
-
-    fn header_mut(&mut self) -> &mut MetaHeader {
-        &mut self.header
-    }
-}
+// The two copies are adjacent (`struct pcache_cache_seg_ctrl`).
+meta_record!(SegGen, stride: core::mem::size_of::<SegGen>());

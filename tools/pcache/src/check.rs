@@ -42,7 +42,8 @@ pub struct Analysis {
     pub key_tail: Option<(u32, u32)>,
     pub dirty_tail: Option<(u32, u32)>,
     pub segments: Vec<SegView>,
-    /// Ksets from key_tail, as the kernel replays them.
+    /// Ksets from key_tail, as the kernel replays them (listed by `dump`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ksets: Vec<KsetAt>,
     /// Where the key chain ends: the key head after replay.
     pub key_head: Option<(u32, u32)>,
@@ -230,14 +231,15 @@ fn replay(a: &mut Analysis, img: &Image, c: &Cache, backing_bytes: u64) {
     a.cached_extents = extents.len();
     a.cached_bytes = extents.bytes();
     a.key_head = Some(walked.end);
-    a.chain_end = Some(walked.end_reason.clone());
+    a.chain_end = Some(walked.end_reason);
+    a.ksets = walked.ksets;
 
     // Writeback walks from dirty_tail; it must reach the same chain.
-    let on_chain = walked
+    let on_chain = a
         .ksets
         .iter()
         .any(|k| (k.cache_seg, k.seg_off) == dirty_tail)
-        || walked.end == dirty_tail;
+        || a.key_head == Some(dirty_tail);
     if !on_chain {
         a.error(format!(
             "dirty_tail {}:{} is not a kset position of the key chain",
@@ -380,13 +382,8 @@ fn run(
 ) -> Result<Analysis, ExitCode> {
     match analyze(img, backing, progress) {
         Ok(mut a) => {
-            if with_keys {
-                // The walk is repeated for the listing; cheap next to replay.
-                if let (Some(t), Ok(c)) = (a.key_tail, load(img, |_, _| {})) {
-                    if let Ok(w) = walk(img, &c, t) {
-                        a.ksets = w.ksets;
-                    }
-                }
+            if !with_keys {
+                a.ksets.clear();
             }
             if json {
                 match serde_json::to_string_pretty(&a) {

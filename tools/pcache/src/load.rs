@@ -171,10 +171,6 @@ impl Cache {
     /// Byte offset on the device of `seg_off` in cache segment `cache_seg`'s data.
     pub fn data_addr(&self, cache_seg: u32, seg_off: u32) -> Option<u64> {
         let seg = self.segs.get(cache_seg as usize)?;
-        Some(seg_off_dev(seg.dev_seg) + SEG_DATA_OFF + u64::from(seg_off))
+        Some(pcache_format::seg_off(seg.dev_seg) + SEG_DATA_OFF + u64::from(seg_off))
     }
-}
-
-fn seg_off_dev(dev_seg: u32) -> u64 {
-    pcache_format::seg_off(dev_seg)
 }
