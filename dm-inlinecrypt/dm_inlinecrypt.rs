@@ -12,7 +12,7 @@ use kernel::str::CString;
 
 #[path = "../rust/rdm/mod.rs"]
 // Each target uses a different part of the shared layer.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod rdm;
 mod table;
 

@@ -9,6 +9,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mkdir -p /dev/mapper
+# bash process substitution needs /dev/fd.
+ln -sf /proc/self/fd /dev/fd
 # No udev here: let libdevmapper create /dev/mapper nodes itself.
 export DM_DISABLE_UDEV=1
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin

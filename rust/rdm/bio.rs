@@ -18,12 +18,14 @@ pub(crate) enum Op {
     Other,
 }
 
-/// A bio being mapped by a target.
+/// A bio being mapped by a target, or completing (in `end_io`, where the
+/// target only gets `&Bio`).
 ///
 /// # Invariants
 ///
-/// `ptr` is a bio that dm core passed to the target's `map` for the duration
-/// of `'a`; the target owns it until it returns a [`MapResult`].
+/// `ptr` is a bio that dm core passed to the target's `map` (or `end_io`)
+/// for the duration of `'a`; in `map` the target owns it until it returns a
+/// [`MapResult`].
 pub(crate) struct Bio<'a> {
     ptr: NonNull<bindings::bio>,
     _p: PhantomData<&'a mut bindings::bio>,
@@ -73,6 +75,16 @@ impl Bio<'_> {
             bindings::REQ_OP_DISCARD => Op::Discard,
             _ => Op::Other,
         }
+    }
+
+    /// Whether the bio asks for a cache flush before it (`REQ_PREFLUSH`).
+    pub(crate) fn is_preflush(&self) -> bool {
+        self.raw().bi_opf & bindings::REQ_PREFLUSH != 0
+    }
+
+    /// Whether the bio must be durable when it completes (`REQ_FUA`).
+    pub(crate) fn is_fua(&self) -> bool {
+        self.raw().bi_opf & bindings::REQ_FUA != 0
     }
 
     /// Whether the bio carries data pages (`bio_has_data()`).

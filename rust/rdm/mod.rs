@@ -19,11 +19,12 @@ pub(crate) mod keyring;
 pub(crate) mod status;
 pub(crate) mod target;
 
-pub(crate) use bio::Bio;
+pub(crate) use bio::{Bio, Op};
 pub(crate) use dev::DmDev;
 pub(crate) use status::{StatusType, StatusWriter};
 pub(crate) use target::{
-    CtrError, DevIter, MapResult, QueueLimits, Registration, Target, TargetCtx, TargetInfo,
+    BlkStatus, CtrError, DevIter, EndIo, MapResult, QueueLimits, Registration, Target, TargetCtx,
+    TargetInfo,
 };
 
 /// A 512-byte sector number or count, as `sector_t`.

@@ -36,6 +36,45 @@ impl MapResult {
     }
 }
 
+/// What `end_io` decided (`DM_ENDIO_*`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EndIo {
+    /// Complete the bio with its (possibly changed) status.
+    Done,
+    /// Have dm core map the bio again (e.g. to retry another leg).
+    Requeue,
+    /// The target will complete the bio later itself.
+    Incomplete,
+}
+
+impl EndIo {
+    fn to_c(self) -> c_int {
+        (match self {
+            Self::Done => bindings::DM_ENDIO_DONE,
+            Self::Requeue => bindings::DM_ENDIO_REQUEUE,
+            Self::Incomplete => bindings::DM_ENDIO_INCOMPLETE,
+        }) as c_int
+    }
+}
+
+/// The completion status of a bio, which `end_io` may change.
+pub(crate) struct BlkStatus<'a>(&'a mut bindings::blk_status_t);
+
+impl BlkStatus<'_> {
+    pub(crate) fn is_ok(&self) -> bool {
+        *self.0 == bindings::BLK_STS_OK
+    }
+
+    /// Completes the bio successfully after all.
+    pub(crate) fn set_ok(&mut self) {
+        *self.0 = bindings::BLK_STS_OK;
+    }
+
+    pub(crate) fn set_ioerr(&mut self) {
+        *self.0 = bindings::BLK_STS_IOERR;
+    }
+}
+
 /// A constructor failure: the message dm core logs (as `ti->error`, with the
 /// device and target name) and the error code returned to userspace.
 #[derive(Debug)]
@@ -215,6 +254,11 @@ pub(crate) trait Target: Sized + Send + Sync {
     /// Maps one bio.
     fn map(&self, ti: &TargetInfo<'_>, bio: Bio<'_>) -> MapResult;
 
+    /// Sees each bio of the target complete, before its submitter does.
+    fn end_io(&self, _ti: &TargetInfo<'_>, _bio: &Bio<'_>, _status: &mut BlkStatus<'_>) -> EndIo {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Writes `dmsetup status` / `dmsetup table` output.
     fn status(&self, _ti: &TargetInfo<'_>, _ty: StatusType, _out: &mut StatusWriter<'_>) {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -282,6 +326,11 @@ impl<T: Target> Registration<T> {
             ctr: Some(ctr_callback::<T>),
             dtr: Some(dtr_callback::<T>),
             map: Some(map_callback::<T>),
+            end_io: if T::HAS_END_IO {
+                Some(end_io_callback::<T>)
+            } else {
+                None
+            },
             status: if T::HAS_STATUS {
                 Some(status_callback::<T>)
             } else {
@@ -447,6 +496,36 @@ unsafe extern "C" fn map_callback<T: Target>(
         )
     };
     t.map(&info, bio).to_c()
+}
+
+/// # Safety
+///
+/// Only dm core calls this, through the `target_type` built by
+/// [`Registration::new`], with the arguments its callback type documents
+/// (a live `ti` whose constructor succeeded, except for `ctr` itself).
+unsafe extern "C" fn end_io_callback<T: Target>(
+    ti: *mut bindings::dm_target,
+    bio: *mut bindings::bio,
+    error: *mut bindings::blk_status_t,
+) -> c_int {
+    let (Some(ti_nn), Some(bio)) = (NonNull::new(ti), NonNull::new(bio)) else {
+        return EndIo::Done.to_c();
+    };
+    if error.is_null() {
+        return EndIo::Done.to_c();
+    }
+    // SAFETY: dm core calls end_io for a bio this live, constructed target
+    // mapped, with a valid status it lets us change, before completing it.
+    let (t, info, bio, status) = unsafe {
+        (
+            private::<T>(ti),
+            TargetInfo::from_raw(ti_nn),
+            Bio::from_raw(bio),
+            BlkStatus(&mut *error),
+        )
+    };
+    let mut status = status;
+    t.end_io(&info, &bio, &mut status).to_c()
 }
 
 /// # Safety

@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Selftests of the rdm layer's optional hooks through the rdm_test target
+# (runs inside the test VM): status and message output, end_io seeing and
+# changing a completion status (errors injected by dm-dust below),
+# flush/FUA flags, presuspend/postsuspend/resume, iterate_devices.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../ktap.sh"
+
+setup() {
+	load_kmod brd rd_nr=1 rd_size=32768
+	load_kmod dm-dust
+	# A device with a volatile write cache and FUA, so both flags reach us.
+	load_kmod null_blk nr_devices=1 gb=1 memory_backed=1 cache_size=16 fua=1
+	insmod "$MODDIR/dm_rdm_test.ko"
+	head -c 65536 /dev/urandom > /tmp/data
+}
+
+cleanup() {
+	dmsetup remove_all >/dev/null 2>&1
+	true
+}
+
+mkdev() {
+	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
+	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
+}
+
+# counter DEV NAME: one counter from `dmsetup message DEV 0 stats`.
+counter() {
+	dmsetup message "$1" 0 stats | awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'
+}
+
+test_table_status_and_reload() {
+	mkdev t "0 8192 rdm_test /dev/ram0 8"
+	[ "$(dmsetup table t)" = "0 8192 rdm_test 1:0 8" ] || fail "table: $(dmsetup table t)"
+	dmsetup status t | grep -qE '^0 8192 rdm_test reads [0-9]+ writes' || fail "status: $(dmsetup status t)"
+	dmsetup reload t --table "$(dmsetup table t)"
+	dmsetup resume t
+	! dmsetup create bad --table "0 8 rdm_test /dev/ram0" 2>/dev/null || fail "accepted a short table"
+	! dmsetup create bad --table "0 8 rdm_test /dev/ram0 x" 2>/dev/null || fail "accepted a bad offset"
+	! dmsetup create bad --table "0 8 rdm_test /dev/ram0 0 extra" 2>/dev/null || fail "accepted extra arguments"
+}
+
+test_io_is_remapped_and_counted() {
+	mkdev t "0 8192 rdm_test /dev/ram0 8"
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct conv=fsync status=none
+	# Offset 8 sectors: the data lands 4 KiB into the RAM disk.
+	cmp <(dd if=/dev/ram0 bs=4096 skip=1 count=16 iflag=direct status=none) /tmp/data || fail "not remapped"
+	cmp <(dd if=/dev/mapper/t bs=4096 count=16 iflag=direct status=none) /tmp/data || fail "read back differs"
+	[ "$(counter t writes)" -ge 16 ] || fail "writes $(counter t writes)"
+	[ "$(counter t reads)" -ge 16 ] || fail "reads $(counter t reads)"
+}
+
+test_end_io_sees_and_changes_status() {
+	mkdev dust "0 8192 dust /dev/ram0 0 512"
+	dmsetup message dust 0 addbadblock 64
+	dmsetup message dust 0 enable
+	mkdev t "0 8192 rdm_test /dev/mapper/dust 0"
+	! dd if=/dev/mapper/t bs=512 skip=64 count=1 iflag=direct of=/dev/null status=none 2>/dev/null ||
+		fail "read of a bad block succeeded"
+	[ "$(counter t errors)" -ge 1 ] || fail "end_io did not see the error"
+	dmsetup message t 0 swallow_errors 1
+	dd if=/dev/mapper/t bs=512 skip=64 count=1 iflag=direct of=/dev/null status=none ||
+		fail "end_io could not complete the bio successfully"
+	[ "$(counter t swallowed)" -ge 1 ] || fail "nothing swallowed"
+	dmsetup message t 0 swallow_errors 0
+	! dd if=/dev/mapper/t bs=512 skip=64 count=1 iflag=direct of=/dev/null status=none 2>/dev/null ||
+		fail "errors still swallowed"
+}
+
+test_flush_and_fua_flags() {
+	local minor
+	mkdev t "0 8192 rdm_test /dev/nullb0 0"
+	minor=$(dmsetup info -c --noheadings -o minor t)
+	grep -q 'write back' "/sys/block/dm-$minor/queue/write_cache" || fail "no volatile cache to flush"
+	[ "$(cat "/sys/block/dm-$minor/queue/fua")" = 1 ] || fail "FUA not advertised through the target"
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 conv=fsync status=none
+	[ "$(counter t flushes)" -ge 1 ] || fail "fsync sent no flush to the target"
+	[ "$(counter t fua)" = 0 ] || fail "FUA counted before any FUA write"
+	fio --name=fua --filename=/dev/mapper/t --rw=write --bs=4k --size=64k --direct=1 --sync=1 \
+		--output=/dev/null
+	[ "$(counter t fua)" -ge 16 ] || fail "O_SYNC direct writes carried no FUA: $(counter t fua)"
+}
+
+test_suspend_resume_hooks() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	local r0
+	r0=$(counter t resumes)
+	dmsetup suspend t
+	dmsetup resume t
+	[ "$(counter t presuspends)" = 1 ] || fail "presuspends $(counter t presuspends)"
+	[ "$(counter t postsuspends)" = 1 ] || fail "postsuspends $(counter t postsuspends)"
+	[ "$(counter t resumes)" = $((r0 + 1)) ] || fail "resumes $(counter t resumes), was $r0"
+}
+
+test_bad_message_rejected() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	! dmsetup message t 0 frobnicate 2>/dev/null || fail "unknown message accepted"
+	! dmsetup message t 0 swallow_errors 2 2>/dev/null || fail "bad value accepted"
+}
+
+test_rmmod_after_removal() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	! rmmod dm_rdm_test 2>/dev/null || fail "unloaded under a live device"
+	dmsetup remove t
+	rmmod dm_rdm_test || fail "rmmod failed"
+}
+
+setup || { echo "Bail out! setup failed"; exit 1; }
+ktap_run \
+	test_table_status_and_reload \
+	test_io_is_remapped_and_counted \
+	test_end_io_sees_and_changes_status \
+	test_flush_and_fua_flags \
+	test_suspend_resume_hooks \
+	test_bad_message_rejected \
+	test_rmmod_after_removal
