@@ -41,7 +41,10 @@ impl MapResult {
 pub(crate) enum EndIo {
     /// Complete the bio with its (possibly changed) status.
     Done,
-    /// Have dm core map the bio again (e.g. to retry another leg).
+    /// Push the bio back to dm core. For bio-based targets dm core only
+    /// honours this during a noflush suspend (multipath's use); otherwise
+    /// the bio fails. Retrying another leg, as dm-raid1 does, is
+    /// `Incomplete` plus resubmission by the target.
     Requeue,
     /// The target will complete the bio later itself.
     Incomplete,
