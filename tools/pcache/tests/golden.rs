@@ -343,3 +343,78 @@ fn pack_round_trip() {
         std::fs::read(&back.path).unwrap()
     );
 }
+
+/// The writer-built goldens: a fresh cache from `format`, and one with three
+/// keys and their data written with the crate's kset writer. Stored packed
+/// beside the C-captured ones; set PCACHE_BLESS=1 to rewrite them.
+fn writer_image(with_keys: bool) -> Scratch {
+    let s = Scratch::new(if with_keys {
+        "rust-dirty"
+    } else {
+        "rust-fresh"
+    });
+    std::fs::File::create(&s.path)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    let img = s.image(true);
+    format(
+        &img,
+        &Options {
+            mode: CacheMode::Writeback,
+            data_crc: true,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    if with_keys {
+        // Data in cache segment 1 (device segment 1), keys in segment 0.
+        let mut keys = Vec::new();
+        let mut seg_off_in = 0u32;
+        for (off, len) in [(0u64, 4096u32), (1 << 20, 4096), (8 << 20, 8192)] {
+            let data: Vec<u8> = (0..len).map(|i| (i as u64 ^ off >> 12) as u8).collect();
+            img.write_at(seg_off(1) + SEG_DATA_OFF + u64::from(seg_off_in), &data)
+                .unwrap();
+            let mut k = KeyOnmedia::default();
+            k.off.set(off);
+            k.len.set(len);
+            k.cache_seg_id.set(1);
+            k.cache_seg_off.set(seg_off_in);
+            k.data_crc.set(crc32c(CRC_SEED, &data));
+            keys.push(k);
+            seg_off_in += len;
+        }
+        let mut kset = vec![0u8; 24 + 40 * keys.len()];
+        pcache_format::kset::encode_keys(&keys, &mut kset).unwrap();
+        img.write_at(KSET0, &kset).unwrap();
+    }
+    s
+}
+
+#[test]
+fn writer_goldens_are_stable() {
+    for (name, with_keys) in [("rust-fresh", false), ("rust-dirty", true)] {
+        let built = writer_image(with_keys);
+        if std::env::var_os("PCACHE_BLESS").is_some() {
+            pack(&built.image(false), &golden(name)).unwrap();
+        }
+        let stored = Scratch::from_golden(name);
+        assert!(
+            std::fs::read(&built.path).unwrap() == std::fs::read(&stored.path).unwrap(),
+            "{name}: the writer's output changed (PCACHE_BLESS=1 to accept)"
+        );
+    }
+}
+
+#[test]
+fn writer_dirty_golden_checks_out() {
+    let a = Scratch::from_golden("rust-dirty").analyze();
+    assert!(errors(&a).is_empty(), "{:?}", a.findings);
+    assert_eq!(
+        (a.keys_replayed, a.cached_extents, a.cached_bytes),
+        (3, 3, 16384)
+    );
+    assert_eq!(a.dirty, vec![(0, 4096), (1 << 20, 4096), (8 << 20, 8192)]);
+    assert_eq!(a.key_head, Some((0, 24 + 3 * 40)));
+    assert_eq!(a.exit_bits(), EXIT_DIRTY);
+}
