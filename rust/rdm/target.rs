@@ -115,19 +115,21 @@ impl TargetInfo<'_> {
         }
     }
 
-    fn raw(&self) -> &bindings::dm_target {
-        // SAFETY: by the type invariant `ti` is live.
-        unsafe { self.ti.as_ref() }
-    }
+    // Fields are read through the raw pointer: dm core may write other
+    // fields of the struct while a callback runs, so no reference to the
+    // whole of it is formed.
 
     /// The target's first sector in the dm device.
     pub(crate) fn begin(&self) -> Sector {
-        self.raw().begin
+        // SAFETY: by the type invariant `ti` is live; dm core sets `begin`
+        // before the target is constructed and never changes it.
+        unsafe { (*self.ti.as_ptr()).begin }
     }
 
     /// The target's length in 512-byte sectors.
     pub(crate) fn len(&self) -> Sector {
-        self.raw().len
+        // SAFETY: as for `begin`.
+        unsafe { (*self.ti.as_ptr()).len }
     }
 
     /// A dm-device sector as an offset into this target (`dm_target_offset()`).
@@ -135,11 +137,6 @@ impl TargetInfo<'_> {
     /// a panic path out of the I/O path.
     pub(crate) fn offset(&self, sector: Sector) -> Sector {
         sector.wrapping_sub(self.begin())
-    }
-
-    /// Whether discards are passed to the target at all.
-    pub(crate) fn discards_enabled(&self) -> bool {
-        self.raw().num_discard_bios != 0
     }
 }
 
