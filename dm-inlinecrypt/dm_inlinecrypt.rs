@@ -109,13 +109,9 @@ impl Target for InlineCrypt {
             msg: c"Device lookup failed",
             err,
         })?;
-        let key_type = match t.key_type {
-            KeyType::Raw => crypto::KeyType::Raw,
-            KeyType::HwWrapped => crypto::KeyType::HwWrapped,
-        };
         let key = BlkCryptoKey::new(
             key.as_slice(),
-            key_type,
+            t.key_type,
             crypto::Mode::Aes256Xts,
             t.dun.dun_bytes(),
             t.sector_size,

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::args::{parse_u32, parse_u64, ArgSet};
+pub(crate) use crate::keybuf::KeyType;
 use crate::keybuf::{KeyBuf, MAX_KEY_SIZE};
 use core::ffi::CStr;
 use core::fmt;
@@ -28,13 +29,6 @@ pub(crate) const HW_WRAPPED_MIN_KEY_SIZE: usize = 32;
 const SECTOR_SIZE: u32 = 512;
 const SECTOR_SHIFT: u32 = 9;
 const MAX_FEATURE_ARGS: u32 = 4;
-
-/// How the key bytes are to be understood (`keytype:`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum KeyType {
-    Raw,
-    HwWrapped,
-}
 
 /// Where the key comes from.
 pub(crate) enum KeySpec<'a> {

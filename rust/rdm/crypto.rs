@@ -2,6 +2,7 @@
 
 //! blk-crypto keys and their use on a device.
 
+use super::keybuf::KeyType;
 use super::{bindings, DmDev};
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -14,13 +15,6 @@ pub(crate) const MAX_ANY_KEY_SIZE: usize = bindings::BLK_CRYPTO_MAX_ANY_KEY_SIZE
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
     Aes256Xts,
-}
-
-/// How the key bytes are to be understood.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum KeyType {
-    Raw,
-    HwWrapped,
 }
 
 /// An initialised `struct blk_crypto_key`, at a stable address (bios in

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `KeyBuf`: a fixed buffer for key material that is wiped when dropped.
+//! `KeyBuf`: a fixed buffer for key material that is wiped when dropped,
+//! and `KeyType`, how blk-crypto is to understand it.
 //!
 //! Pure `core` code: it is also compiled into the userspace test crates.
 
@@ -9,6 +10,13 @@ use core::sync::atomic::{compiler_fence, Ordering};
 /// The largest key blk-crypto takes, raw or hardware-wrapped
 /// (`BLK_CRYPTO_MAX_ANY_KEY_SIZE`).
 pub(crate) const MAX_KEY_SIZE: usize = 128;
+
+/// How the key bytes are to be understood (`enum blk_crypto_key_type`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum KeyType {
+    Raw,
+    HwWrapped,
+}
 
 /// Key bytes on the stack, wiped on drop like `memzero_explicit()`.
 ///
