@@ -11,6 +11,7 @@
 #include <linux/dax.h>
 #include <linux/device-mapper.h>
 #include <linux/key.h>
+#include <linux/workqueue.h>
 
 #include "helpers.h"
 

@@ -104,6 +104,20 @@ impl Bio<'_> {
         unsafe { bindings::rdm_bio_has_crypt_ctx(self.ptr.as_ptr()) }
     }
 
+    /// Takes the bio over to finish it later, from any context (for
+    /// example a workqueue): `map` must return the [`MapResult`] given
+    /// with it. The returned bio must be submitted or ended; dropping it
+    /// ends it with an I/O error rather than leak it.
+    pub(crate) fn defer(self) -> (DeferredBio, MapResult) {
+        // INVARIANT: dm core gave us the bio in `map`, and `map` returns
+        // `Submitted`, so the target owns it until it submits or ends it.
+        let bio = Bio {
+            ptr: self.ptr,
+            _p: PhantomData,
+        };
+        (DeferredBio { bio }, MapResult::Submitted)
+    }
+
     /// Attaches an inline-encryption context (`bio_crypt_set_ctx()`) and
     /// submits the bio through blk-crypto, which uses the device's keyslots
     /// or, if it has none, blk-crypto-fallback.
@@ -123,5 +137,68 @@ impl Bio<'_> {
         } else {
             MapResult::Submitted
         }
+    }
+}
+
+/// A bio a target took over in `map` ([`Bio::defer`]) and finishes later.
+///
+/// # Invariants
+///
+/// `bio` is a bio dm core passed to `map`, for which `map` returned
+/// `DM_MAPIO_SUBMITTED`, and which has been neither submitted nor ended.
+/// The `'static` only says the target owns it now; it is never handed out by
+/// value, so nothing can submit it behind the owner's back.
+pub(crate) struct DeferredBio {
+    bio: Bio<'static>,
+}
+
+// SAFETY: a bio may be submitted or completed from any thread by its owner.
+unsafe impl Send for DeferredBio {}
+
+impl DeferredBio {
+    /// The bio, to read or remap. Only by reference: the consuming methods
+    /// of `Bio` (which submit it) need it by value.
+    pub(crate) fn bio(&mut self) -> &mut Bio<'static> {
+        &mut self.bio
+    }
+
+    /// Submits the remapped bio to its (new) device, with dm core's
+    /// accounting (`dm_submit_bio_remap()`).
+    pub(crate) fn submit_remapped(self) {
+        let ptr = self.bio.ptr;
+        core::mem::forget(self);
+        // SAFETY: by the type invariant the bio is ours and live; after this
+        // call it belongs to the block layer, and `self` was forgotten so it
+        // is not ended again.
+        unsafe { bindings::dm_submit_bio_remap(ptr.as_ptr(), core::ptr::null_mut()) };
+    }
+
+    /// Completes the bio, successfully or with an I/O error (`bio_endio()`).
+    pub(crate) fn end(self, ok: bool) {
+        let ptr = self.bio.ptr;
+        core::mem::forget(self);
+        end_bio(ptr, ok);
+    }
+}
+
+impl Drop for DeferredBio {
+    fn drop(&mut self) {
+        // A deferred bio nobody finished: fail it rather than hang its
+        // submitter.
+        end_bio(self.bio.ptr, false);
+    }
+}
+
+fn end_bio(ptr: NonNull<bindings::bio>, ok: bool) {
+    let status = if ok {
+        bindings::BLK_STS_OK
+    } else {
+        bindings::BLK_STS_IOERR
+    };
+    // SAFETY: callers pass a live bio they own and give up; bio_endio()
+    // completes it exactly once.
+    unsafe {
+        (*ptr.as_ptr()).bi_status = status;
+        bindings::bio_endio(ptr.as_ptr());
     }
 }

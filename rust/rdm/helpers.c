@@ -9,6 +9,7 @@
 #include <linux/blkdev.h>
 #include <linux/key.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 #include <keys/user-type.h>
 
 #include "helpers.h"
@@ -72,4 +73,14 @@ int rdm_read_logon_key(const char *desc, u8 *out, unsigned int len)
 void rdm_memzero_explicit(void *p, size_t len)
 {
 	memzero_explicit(p, len);
+}
+
+/*
+ * A workqueue for a target's deferred I/O: WQ_MEM_RECLAIM, as it completes
+ * bios the kernel may be waiting on to free memory; WQ_UNBOUND, as the work
+ * needs no particular CPU (7.2 warns unless WQ_PERCPU or WQ_UNBOUND is set).
+ */
+struct workqueue_struct *rdm_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name);
 }

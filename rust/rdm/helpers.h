@@ -11,6 +11,7 @@
 struct bio;
 struct block_device;
 struct blk_crypto_key;
+struct workqueue_struct;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -20,5 +21,6 @@ void rdm_bio_crypt_set_ctx(struct bio *bio, const struct blk_crypto_key *key,
 u64 rdm_bdev_nr_sectors(struct block_device *bdev);
 int rdm_read_logon_key(const char *desc, u8 *out, unsigned int len);
 void rdm_memzero_explicit(void *p, size_t len);
+struct workqueue_struct *rdm_alloc_workqueue(const char *name);
 
 #endif

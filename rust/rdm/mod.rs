@@ -18,8 +18,9 @@ pub(crate) mod keybuf;
 pub(crate) mod keyring;
 pub(crate) mod status;
 pub(crate) mod target;
+pub(crate) mod workqueue;
 
-pub(crate) use bio::{Bio, Op};
+pub(crate) use bio::{Bio, DeferredBio, Op};
 pub(crate) use dev::DmDev;
 pub(crate) use status::{StatusType, StatusWriter};
 pub(crate) use target::{

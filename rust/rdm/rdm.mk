@@ -44,7 +44,8 @@ endif
 rdm_bindgen_params = $(shell grep -Ev '^#|^$$|MaybeZeroable' $(srctree)/rust/bindgen_parameters)
 
 rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_(un)?register_target' \
-	'bio_endio|submit_bio_noacct|__blk_crypto_submit_bio' \
+	'bio_endio|submit_bio_noacct|dm_submit_bio_remap|__blk_crypto_submit_bio' \
+	'destroy_workqueue' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \
 	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'rdm_.*'
 rdm_allow_type := 'target_type|dm_target|dm_dev|queue_limits|blk_crypto_key' \

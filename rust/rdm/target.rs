@@ -177,6 +177,12 @@ impl<'a> TargetCtx<'a> {
         self.raw_mut().num_flush_bios = n;
     }
 
+    /// Declares that the target submits bios it took over in `map` with
+    /// [`super::DeferredBio::submit_remapped`], so dm core accounts them then.
+    pub(crate) fn set_accounts_remapped_io(&mut self) {
+        self.raw_mut().set_accounts_remapped_io(true);
+    }
+
     /// How many discard bios each discard sends the target (0: none).
     pub(crate) fn set_num_discard_bios(&mut self, n: u32) {
         self.raw_mut().num_discard_bios = n;

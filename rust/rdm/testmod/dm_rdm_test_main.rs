@@ -6,11 +6,15 @@
 //! Table: `<dev_path> <offset>`. Status (INFO) and `dmsetup message <dev> 0
 //! stats` print its counters; `dmsetup message <dev> 0 swallow_errors <0|1>`
 //! makes `end_io` complete failed bios successfully, which shows that the
-//! layer hands `end_io` the real status and honours a changed one.
+//! layer hands `end_io` the real status and honours a changed one;
+//! `dmsetup message <dev> 0 defer <0|1>` makes `map` take every bio over and
+//! submit it later from the target's own workqueue (`DeferredBio`).
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
+use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 #[path = "../mod.rs"]
 // Each target uses a different part of the shared layer.
@@ -18,9 +22,10 @@ use kernel::prelude::*;
 mod rdm;
 
 use rdm::args::{parse_u64, ArgSet};
+use rdm::workqueue::OwnedQueue;
 use rdm::{
-    Bio, BlkStatus, CtrError, DevIter, DmDev, EndIo, MapResult, Op, Registration, StatusType,
-    StatusWriter, Target, TargetCtx, TargetInfo,
+    Bio, BlkStatus, CtrError, DeferredBio, DevIter, DmDev, EndIo, MapResult, Op, Registration,
+    StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -52,15 +57,46 @@ struct Counters {
     fua: AtomicU64,
     errors: AtomicU64,
     swallowed: AtomicU64,
+    deferred: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
     resumes: AtomicU64,
+}
+
+/// Bios `map` took over, waiting for the work item to submit them.
+#[pin_data]
+struct Deferred {
+    #[pin]
+    bios: SpinLock<KVec<DeferredBio>>,
+    #[pin]
+    work: Work<Deferred>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Deferred { self.work }
+}
+
+impl WorkItem for Deferred {
+    type Pointer = Arc<Deferred>;
+
+    fn run(this: Arc<Deferred>) {
+        // Submit outside the lock; map may be adding more meanwhile, and
+        // queues the work again for those.
+        let bios = core::mem::replace(&mut *this.bios.lock(), KVec::new());
+        for bio in bios {
+            bio.submit_remapped();
+        }
+    }
 }
 
 struct RdmTest {
     dev: DmDev,
     start: u64,
     swallow_errors: AtomicBool,
+    defer: AtomicBool,
+    deferred: Arc<Deferred>,
+    /// Dropped with the target: drains the work before the module can go.
+    queue: OwnedQueue,
     n: Counters,
 }
 
@@ -69,13 +105,14 @@ impl RdmTest {
         let n = &self.n;
         let _ = write!(
             out,
-            "reads {} writes {} flushes {} fua {} errors {} swallowed {} presuspends {} postsuspends {} resumes {}",
+            "reads {} writes {} flushes {} fua {} errors {} swallowed {} deferred {} presuspends {} postsuspends {} resumes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
             n.fua.load(Relaxed),
             n.errors.load(Relaxed),
             n.swallowed.load(Relaxed),
+            n.deferred.load(Relaxed),
             n.presuspends.load(Relaxed),
             n.postsuspends.load(Relaxed),
             n.resumes.load(Relaxed),
@@ -100,12 +137,29 @@ impl Target for RdmTest {
             msg: c"Device lookup failed",
             err,
         })?;
+        let oom = |_| CtrError {
+            msg: c"Out of memory",
+            err: ENOMEM,
+        };
+        let deferred = Arc::pin_init(
+            pin_init!(Deferred {
+                bios <- new_spinlock!(KVec::new()),
+                work <- new_work!("rdm_test::deferred"),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(oom)?;
+        let queue = OwnedQueue::new(c"rdm_test").map_err(oom)?;
         ti.set_num_flush_bios(1);
+        ti.set_accounts_remapped_io();
         KBox::new(
             Self {
                 dev,
                 start,
                 swallow_errors: AtomicBool::new(false),
+                defer: AtomicBool::new(false),
+                deferred,
+                queue,
                 n: Counters::default(),
             },
             GFP_KERNEL,
@@ -134,7 +188,16 @@ impl Target for RdmTest {
             let offset = ti.offset(bio.sector());
             bio.set_sector(self.start.wrapping_add(offset));
         }
-        MapResult::Remapped
+        if !self.defer.load(Relaxed) {
+            return MapResult::Remapped;
+        }
+        let (bio, result) = bio.defer();
+        n.deferred.fetch_add(1, Relaxed);
+        // On allocation failure the bio is dropped, which fails it.
+        let _ = self.deferred.bios.lock().push(bio, GFP_ATOMIC);
+        // Already queued is fine: the pending run will take this bio too.
+        let _ = self.queue.queue().enqueue(self.deferred.clone());
+        result
     }
 
     fn end_io(&self, _ti: &TargetInfo<'_>, _bio: &Bio<'_>, status: &mut BlkStatus<'_>) -> EndIo {
@@ -166,6 +229,10 @@ impl Target for RdmTest {
             }
             ["swallow_errors", v @ ("0" | "1")] => {
                 self.swallow_errors.store(*v == "1", Relaxed);
+                Ok(())
+            }
+            ["defer", v @ ("0" | "1")] => {
+                self.defer.store(*v == "1", Relaxed);
                 Ok(())
             }
             _ => Err(EINVAL),

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A workqueue owned by a target.
+//!
+//! The `kernel` crate of 7.2 offers the system workqueues only, which a
+//! module cannot drain before it unloads. A target that completes bios from
+//! work items allocates its own queue here; dropping it waits for every
+//! queued and running work item (`destroy_workqueue()`), so nothing runs
+//! the module's code once the target is gone.
+
+use super::bindings;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::workqueue::Queue;
+
+/// # Invariants
+///
+/// `wq` came from a successful `alloc_workqueue()` and is destroyed only by
+/// `drop`.
+pub(crate) struct OwnedQueue {
+    wq: NonNull<bindings::workqueue_struct>,
+}
+
+// SAFETY: a workqueue may be used and destroyed from any thread.
+unsafe impl Send for OwnedQueue {}
+// SAFETY: queueing work is thread-safe.
+unsafe impl Sync for OwnedQueue {}
+
+impl OwnedQueue {
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated and static (the workqueue keeps
+        // a copy of the formatted name anyway).
+        let wq = unsafe { bindings::rdm_alloc_workqueue(name.as_char_ptr()) };
+        // INVARIANT: checked for NULL here.
+        Ok(Self {
+            wq: NonNull::new(wq).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// The queue, for the `kernel` crate's `Work` items.
+    pub(crate) fn queue(&self) -> &Queue {
+        // SAFETY: by the type invariant the workqueue lives as long as
+        // `self`, which the returned reference cannot outlive.
+        unsafe { Queue::from_raw(self.wq.as_ptr().cast()) }
+    }
+}
+
+impl Drop for OwnedQueue {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant `wq` is live and destroyed once;
+        // destroy_workqueue() drains it first.
+        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
+    }
+}
