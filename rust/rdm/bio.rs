@@ -6,6 +6,9 @@ use super::crypto::BlkCryptoKey;
 use super::{bindings, DmDev, MapResult, Sector, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// The operation of a bio (`bio_op()`), for the ops targets treat specially.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -104,6 +107,18 @@ impl Bio<'_> {
         unsafe { bindings::rdm_bio_has_crypt_ctx(self.ptr.as_ptr()) }
     }
 
+    /// Sends a copy of the bio to `dev` at `sector` as well (a mirror leg),
+    /// chained so that this bio completes only once the copy has, and fails
+    /// if the copy fails. Call before remapping and returning this bio.
+    pub(crate) fn clone_chained(&mut self, dev: &DmDev, sector: Sector, bs: &BioSet) -> Result {
+        // SAFETY: the bio is ours and live; `dev` holds its block device;
+        // `bs` is an initialised bio_set that outlives the clone (a target
+        // drops its `BioSet` only after all of its I/O has completed).
+        to_result(unsafe {
+            bindings::rdm_bio_clone_chained(self.ptr.as_ptr(), dev.bdev(), sector, bs.as_raw())
+        })
+    }
+
     /// Takes the bio over to finish it later, from any context (for
     /// example a workqueue): `map` must return the [`MapResult`] given
     /// with it. The returned bio must be submitted or ended; dropping it
@@ -200,5 +215,43 @@ fn end_bio(ptr: NonNull<bindings::bio>, ok: bool) {
     unsafe {
         (*ptr.as_ptr()).bi_status = status;
         bindings::bio_endio(ptr.as_ptr());
+    }
+}
+
+/// A pool to allocate bio clones from (`struct bio_set`), for targets that
+/// send one bio to several devices.
+///
+/// # Invariants
+///
+/// `bs` was initialised by `bioset_init()` and is exited only by `drop`.
+pub(crate) struct BioSet {
+    bs: Pin<KBox<Opaque<bindings::bio_set>>>,
+}
+
+// SAFETY: bio_set allocation is thread-safe (mempool-backed).
+unsafe impl Send for BioSet {}
+// SAFETY: as above; `&BioSet` only allocates from it.
+unsafe impl Sync for BioSet {}
+
+impl BioSet {
+    pub(crate) fn new() -> Result<Self> {
+        let bs = KBox::pin(Opaque::<bindings::bio_set>::zeroed(), GFP_KERNEL)?;
+        // SAFETY: `bs` is zeroed memory for a bio_set at a stable address,
+        // as bioset_init() expects.
+        to_result(unsafe { bindings::rdm_bioset_init(bs.get()) })?;
+        // INVARIANT: initialised above.
+        Ok(Self { bs })
+    }
+
+    fn as_raw(&self) -> *mut bindings::bio_set {
+        self.bs.get()
+    }
+}
+
+impl Drop for BioSet {
+    fn drop(&mut self) {
+        // SAFETY: initialised by the type invariant; no clone from it is
+        // alive, as its owner drops it only after its I/O has completed.
+        unsafe { bindings::bioset_exit(self.bs.get()) };
     }
 }

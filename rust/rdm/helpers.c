@@ -84,3 +84,26 @@ struct workqueue_struct *rdm_alloc_workqueue(const char *name)
 {
 	return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name);
 }
+
+int rdm_bioset_init(struct bio_set *bs)
+{
+	return bioset_init(bs, BIO_POOL_SIZE, 0, 0);
+}
+
+/*
+ * Clone @bio to @bdev at @sector and submit the clone, chained so that @bio
+ * completes only after the clone does, with the clone's error if it fails.
+ * GFP_NOIO from a mempool: in the I/O path, and it cannot fail.
+ */
+int rdm_bio_clone_chained(struct bio *bio, struct block_device *bdev,
+			  sector_t sector, struct bio_set *bs)
+{
+	struct bio *clone = bio_alloc_clone(bdev, bio, GFP_NOIO, bs);
+
+	if (!clone)
+		return -ENOMEM;
+	clone->bi_iter.bi_sector = sector;
+	bio_chain(clone, bio);
+	submit_bio_noacct(clone);
+	return 0;
+}

@@ -12,6 +12,7 @@ struct bio;
 struct block_device;
 struct blk_crypto_key;
 struct workqueue_struct;
+struct bio_set;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -22,5 +23,8 @@ u64 rdm_bdev_nr_sectors(struct block_device *bdev);
 int rdm_read_logon_key(const char *desc, u8 *out, unsigned int len);
 void rdm_memzero_explicit(void *p, size_t len);
 struct workqueue_struct *rdm_alloc_workqueue(const char *name);
+int rdm_bioset_init(struct bio_set *bs);
+int rdm_bio_clone_chained(struct bio *bio, struct block_device *bdev,
+			  sector_t sector, struct bio_set *bs);
 
 #endif

@@ -20,7 +20,7 @@ pub(crate) mod status;
 pub(crate) mod target;
 pub(crate) mod workqueue;
 
-pub(crate) use bio::{Bio, DeferredBio, Op};
+pub(crate) use bio::{Bio, BioSet, DeferredBio, Op};
 pub(crate) use dev::DmDev;
 pub(crate) use status::{StatusType, StatusWriter};
 pub(crate) use target::{

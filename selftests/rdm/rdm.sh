@@ -118,6 +118,26 @@ test_deferred_bios_submitted_from_workqueue() {
 	insmod "$MODDIR/dm_rdm_test.ko"
 }
 
+test_writes_cloned_to_mirror_leg() {
+	mkdev t "0 8192 rdm_test /dev/ram0 8 /dev/nullb0 16"
+	[ "$(dmsetup table t | wc -w)" = 7 ] || fail "table: $(dmsetup table t)"
+	dmsetup reload t --table "$(dmsetup table t)"
+	dmsetup resume t
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct conv=fsync status=none
+	cmp <(dd if=/dev/ram0 bs=4096 skip=1 count=16 iflag=direct status=none) /tmp/data || fail "primary leg"
+	cmp <(dd if=/dev/nullb0 bs=4096 skip=2 count=16 iflag=direct status=none) /tmp/data || fail "mirror leg"
+	[ "$(counter t mirrored)" -ge 16 ] || fail "mirrored $(counter t mirrored)"
+	dmsetup remove t
+	# A failing leg fails the write, through the chain, and end_io sees it.
+	mkdev err "0 8192 error"
+	mkdev t "0 8192 rdm_test /dev/ram0 0 /dev/mapper/err 0"
+	! dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 oflag=direct conv=fsync status=none 2>/dev/null ||
+		fail "a write succeeded with a failed mirror leg"
+	[ "$(counter t errors)" -ge 1 ] || fail "end_io did not see the leg's error"
+	# Reads use the primary only.
+	dd if=/dev/mapper/t of=/dev/null bs=4096 count=1 iflag=direct status=none || fail "read failed"
+}
+
 test_bad_message_rejected() {
 	mkdev t "0 8192 rdm_test /dev/ram0 0"
 	! dmsetup message t 0 frobnicate 2>/dev/null || fail "unknown message accepted"
@@ -139,5 +159,6 @@ ktap_run \
 	test_flush_and_fua_flags \
 	test_suspend_resume_hooks \
 	test_deferred_bios_submitted_from_workqueue \
+	test_writes_cloned_to_mirror_leg \
 	test_bad_message_rejected \
 	test_rmmod_after_removal

@@ -3,7 +3,8 @@
 //! `rdm_test`: a linear target that exercises every optional hook of the rdm
 //! layer, for selftests/rdm. Not for production use.
 //!
-//! Table: `<dev_path> <offset>`. Status (INFO) and `dmsetup message <dev> 0
+//! Table: `<dev_path> <offset> [<mirror_path> <mirror_offset>]`; with a
+//! mirror, writes are also cloned to it (`Bio::clone_chained`). Status (INFO) and `dmsetup message <dev> 0
 //! stats` print its counters; `dmsetup message <dev> 0 swallow_errors <0|1>`
 //! makes `end_io` complete failed bios successfully, which shows that the
 //! layer hands `end_io` the real status and honours a changed one;
@@ -24,8 +25,8 @@ mod rdm;
 use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
-    Bio, BlkStatus, CtrError, DeferredBio, DevIter, DmDev, EndIo, MapResult, Op, Registration,
-    StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
+    Bio, BioSet, BlkStatus, CtrError, DeferredBio, DevIter, DmDev, EndIo, MapResult, Op,
+    Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -58,6 +59,7 @@ struct Counters {
     errors: AtomicU64,
     swallowed: AtomicU64,
     deferred: AtomicU64,
+    mirrored: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
     resumes: AtomicU64,
@@ -89,9 +91,17 @@ impl WorkItem for Deferred {
     }
 }
 
+/// A second leg that receives a copy of every write.
+struct Mirror {
+    dev: DmDev,
+    start: u64,
+    clones: BioSet,
+}
+
 struct RdmTest {
     dev: DmDev,
     start: u64,
+    mirror: Option<Mirror>,
     swallow_errors: AtomicBool,
     defer: AtomicBool,
     deferred: Arc<Deferred>,
@@ -105,7 +115,7 @@ impl RdmTest {
         let n = &self.n;
         let _ = write!(
             out,
-            "reads {} writes {} flushes {} fua {} errors {} swallowed {} deferred {} presuspends {} postsuspends {} resumes {}",
+            "reads {} writes {} flushes {} fua {} errors {} swallowed {} deferred {} mirrored {} presuspends {} postsuspends {} resumes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
@@ -113,6 +123,7 @@ impl RdmTest {
             n.errors.load(Relaxed),
             n.swallowed.load(Relaxed),
             n.deferred.load(Relaxed),
+            n.mirrored.load(Relaxed),
             n.presuspends.load(Relaxed),
             n.postsuspends.load(Relaxed),
             n.resumes.load(Relaxed),
@@ -126,20 +137,31 @@ impl Target for RdmTest {
     const VERSION: [u32; 3] = [0, 1, 0];
 
     fn ctr(ti: &mut TargetCtx<'_>, args: &[&str]) -> Result<KBox<Self>, CtrError> {
+        const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>]";
         let mut args = ArgSet::new(args);
-        let path = args.next(c"Usage: <dev_path> <offset>")?;
-        let start =
-            parse_u64(args.next(c"Usage: <dev_path> <offset>")?).ok_or(c"Invalid offset")?;
-        if args.len() > 0 {
-            return Err(c"Too many arguments".into());
-        }
-        let dev = ti.get_device(path).map_err(|err| CtrError {
-            msg: c"Device lookup failed",
-            err,
-        })?;
+        let path = args.next(USAGE)?;
+        let start = parse_u64(args.next(USAGE)?).ok_or(c"Invalid offset")?;
+        let mirror_args = match args.len() {
+            0 => None,
+            2 => Some((args.next(USAGE)?, args.next(USAGE)?)),
+            _ => return Err(USAGE.into()),
+        };
         let oom = |_| CtrError {
             msg: c"Out of memory",
             err: ENOMEM,
+        };
+        let lookup = |err| CtrError {
+            msg: c"Device lookup failed",
+            err,
+        };
+        let dev = ti.get_device(path).map_err(lookup)?;
+        let mirror = match mirror_args {
+            None => None,
+            Some((path, start)) => Some(Mirror {
+                start: parse_u64(start).ok_or(c"Invalid mirror offset")?,
+                dev: ti.get_device(path).map_err(lookup)?,
+                clones: BioSet::new().map_err(oom)?,
+            }),
         };
         let deferred = Arc::pin_init(
             pin_init!(Deferred {
@@ -156,6 +178,7 @@ impl Target for RdmTest {
             Self {
                 dev,
                 start,
+                mirror,
                 swallow_errors: AtomicBool::new(false),
                 defer: AtomicBool::new(false),
                 deferred,
@@ -183,9 +206,21 @@ impl Target for RdmTest {
             Op::Write => n.writes.fetch_add(1, Relaxed),
             _ => 0,
         };
+        let offset = ti.offset(bio.sector());
+        if let (Some(m), Op::Write) = (&self.mirror, bio.op()) {
+            // Every write, empty flushes included, also goes to the mirror.
+            let sector = if bio.sectors() > 0 {
+                m.start.wrapping_add(offset)
+            } else {
+                0
+            };
+            if bio.clone_chained(&m.dev, sector, &m.clones).is_err() {
+                return MapResult::Kill;
+            }
+            n.mirrored.fetch_add(1, Relaxed);
+        }
         bio.set_dev(&self.dev);
         if bio.sectors() > 0 {
-            let offset = ti.offset(bio.sector());
             bio.set_sector(self.start.wrapping_add(offset));
         }
         if !self.defer.load(Relaxed) {
@@ -216,6 +251,9 @@ impl Target for RdmTest {
             StatusType::Info => self.write_counters(out),
             StatusType::Table => {
                 let _ = write!(out, "{} {}", self.dev.name(), self.start);
+                if let Some(m) = &self.mirror {
+                    let _ = write!(out, " {} {}", m.dev.name(), m.start);
+                }
             }
             StatusType::Ima => {}
         }
@@ -240,7 +278,13 @@ impl Target for RdmTest {
     }
 
     fn iterate_devices(&self, ti: &TargetInfo<'_>, it: &mut DevIter<'_>) -> i32 {
-        it.visit(&self.dev, self.start, ti.len())
+        match it.visit(&self.dev, self.start, ti.len()) {
+            0 => match &self.mirror {
+                Some(m) => it.visit(&m.dev, m.start, ti.len()),
+                None => 0,
+            },
+            stop => stop,
+        }
     }
 
     fn presuspend(&self, _ti: &TargetInfo<'_>) {
