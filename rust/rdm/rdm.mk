@@ -43,7 +43,7 @@ endif
 # not in scope outside the kernel's bindings crate).
 rdm_bindgen_params = $(shell grep -Ev '^#|^$$|MaybeZeroable' $(srctree)/rust/bindgen_parameters)
 
-rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_(un)?register_target' \
+rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_table_event|dm_(un)?register_target' \
 	'bio_endio|submit_bio_noacct|dm_submit_bio_remap|__blk_crypto_submit_bio' \
 	'destroy_workqueue|bioset_exit' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \

@@ -132,6 +132,15 @@ impl TargetInfo<'_> {
         unsafe { (*self.ti.as_ptr()).len }
     }
 
+    /// Signals a dm event (`dm_table_event()`): the device's event number
+    /// goes up and `dmsetup wait` returns, so userspace (dmeventd, lvm)
+    /// looks at the status again, e.g. after a RAID leg failed.
+    pub(crate) fn raise_event(&self) {
+        // SAFETY: by the type invariant `ti` is live, and so is its table
+        // while one of its targets runs a callback.
+        unsafe { bindings::dm_table_event((*self.ti.as_ptr()).table) };
+    }
+
     /// A dm-device sector as an offset into this target (`dm_target_offset()`).
     /// dm core only maps sectors inside the target; wrapping like C keeps
     /// a panic path out of the I/O path.

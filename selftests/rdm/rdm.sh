@@ -138,6 +138,19 @@ test_writes_cloned_to_mirror_leg() {
 	dd if=/dev/mapper/t of=/dev/null bs=4096 count=1 iflag=direct status=none || fail "read failed"
 }
 
+test_dm_event_raised() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	local before after
+	before=$(dmsetup info -c --noheadings -o events t)
+	dmsetup message t 0 event
+	after=$(dmsetup info -c --noheadings -o events t)
+	[ "$after" -gt "$before" ] || fail "event number $before -> $after"
+	# dmsetup wait for the next event returns once it is raised.
+	(sleep 1; dmsetup message t 0 event) &
+	timeout 20 dmsetup wait t "$after" || fail "dmsetup wait did not return"
+	wait
+}
+
 test_bad_message_rejected() {
 	mkdev t "0 8192 rdm_test /dev/ram0 0"
 	! dmsetup message t 0 frobnicate 2>/dev/null || fail "unknown message accepted"
@@ -160,5 +173,6 @@ ktap_run \
 	test_suspend_resume_hooks \
 	test_deferred_bios_submitted_from_workqueue \
 	test_writes_cloned_to_mirror_leg \
+	test_dm_event_raised \
 	test_bad_message_rejected \
 	test_rmmod_after_removal

@@ -9,7 +9,8 @@
 //! makes `end_io` complete failed bios successfully, which shows that the
 //! layer hands `end_io` the real status and honours a changed one;
 //! `dmsetup message <dev> 0 defer <0|1>` makes `map` take every bio over and
-//! submit it later from the target's own workqueue (`DeferredBio`).
+//! submit it later from the target's own workqueue (`DeferredBio`);
+//! `dmsetup message <dev> 0 event` raises a dm event.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -259,7 +260,7 @@ impl Target for RdmTest {
         }
     }
 
-    fn message(&self, _ti: &TargetInfo<'_>, args: &[&str], out: &mut StatusWriter<'_>) -> Result {
+    fn message(&self, ti: &TargetInfo<'_>, args: &[&str], out: &mut StatusWriter<'_>) -> Result {
         match args {
             ["stats"] => {
                 self.write_counters(out);
@@ -267,6 +268,10 @@ impl Target for RdmTest {
             }
             ["swallow_errors", v @ ("0" | "1")] => {
                 self.swallow_errors.store(*v == "1", Relaxed);
+                Ok(())
+            }
+            ["event"] => {
+                ti.raise_event();
                 Ok(())
             }
             ["defer", v @ ("0" | "1")] => {
