@@ -154,12 +154,6 @@ impl Target for InlineCrypt {
         if bio.sectors() == 0 {
             return MapResult::Remapped;
         }
-        // Nothing above us can add a crypto context: this target does not
-        // pass the capability up (no DM_TARGET_PASSES_CRYPTO).
-        if bio.has_crypt_ctx() {
-            kernel::pr_warn_once!("bio already has a crypto context\n");
-            return MapResult::Kill;
-        }
         let offset = ti.offset(bio.sector());
         // In range: dm core checked start + len against the device.
         bio.set_sector(self.start.wrapping_add(offset));

@@ -140,10 +140,19 @@ impl Bio<'_> {
     /// `key` must belong to the target mapping this bio: dm core destroys a
     /// target only after every bio it mapped has completed, so the key
     /// outlives the bio that points at it.
+    ///
+    /// A bio that already has a crypto context is failed: nothing above a
+    /// target that does not pass the capability up (no
+    /// `DM_TARGET_PASSES_CRYPTO`) can have set one, and overwriting it would
+    /// leak it.
     pub(crate) fn submit_encrypted(self, key: &BlkCryptoKey, dun: u64) -> MapResult {
+        if self.has_crypt_ctx() {
+            kernel::pr_warn_once!("bio already has a crypto context\n");
+            return MapResult::Kill;
+        }
         // SAFETY: the bio is valid and ours, and carries no crypt context
-        // (callers check `has_crypt_ctx()`); `key` is an initialised key that
-        // outlives the bio, as argued above.
+        // (checked above); `key` is an initialised key that outlives the
+        // bio, as argued above.
         unsafe { bindings::rdm_bio_crypt_set_ctx(self.ptr.as_ptr(), key.as_raw(), dun) };
         // SAFETY: the bio is valid, remapped by the caller and ours. When it
         // returns false, blk-crypto took it over (fallback path).
