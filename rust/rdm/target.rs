@@ -408,15 +408,21 @@ impl<T: Target> Drop for Registration<T> {
     }
 }
 
-/// The target object stored in `ti->private` by `ctr_callback`.
+/// The target object `ctr_callback` stored in `ti->private`, and the view of
+/// `ti` every callback gets.
 ///
 /// # Safety
 ///
-/// `ti` must be a live target of type `T` whose constructor succeeded, and
-/// whose destructor has not run.
-unsafe fn private<'a, T: Target>(ti: *mut bindings::dm_target) -> &'a T {
-    // SAFETY: `ctr_callback` stored a `KBox<T>` there, freed only by `dtr_callback`.
-    unsafe { &*(*ti).private.cast::<T>() }
+/// `ti` must be a live target of type `T`, for `'a`, whose constructor
+/// succeeded and whose destructor has not run.
+unsafe fn target<'a, T: Target>(ti: *mut bindings::dm_target) -> (&'a T, TargetInfo<'a>) {
+    // SAFETY: `ti` is live and not NULL (guaranteed by the caller);
+    // `ctr_callback` stored a `KBox<T>` in `private`, freed only by
+    // `dtr_callback`.
+    unsafe {
+        let t = &*(*ti).private.cast::<T>();
+        (t, TargetInfo::from_raw(NonNull::new_unchecked(ti)))
+    }
 }
 
 /// Collects `argv` as `&str`s; table arguments are plain ASCII in practice,
@@ -498,18 +504,12 @@ unsafe extern "C" fn map_callback<T: Target>(
     ti: *mut bindings::dm_target,
     bio: *mut bindings::bio,
 ) -> c_int {
-    let (Some(ti_nn), Some(bio)) = (NonNull::new(ti), NonNull::new(bio)) else {
+    let (false, Some(bio)) = (ti.is_null(), NonNull::new(bio)) else {
         return MapResult::Kill.to_c();
     };
     // SAFETY: dm core maps bios only on constructed, live targets, and hands
     // us the bio until we return.
-    let (t, info, bio) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(ti_nn),
-            Bio::from_raw(bio),
-        )
-    };
+    let ((t, info), bio) = unsafe { (target::<T>(ti), Bio::from_raw(bio)) };
     t.map(&info, bio).to_c()
 }
 
@@ -523,23 +523,13 @@ unsafe extern "C" fn end_io_callback<T: Target>(
     bio: *mut bindings::bio,
     error: *mut bindings::blk_status_t,
 ) -> c_int {
-    let (Some(ti_nn), Some(bio)) = (NonNull::new(ti), NonNull::new(bio)) else {
+    let (false, Some(bio), false) = (ti.is_null(), NonNull::new(bio), error.is_null()) else {
         return EndIo::Done.to_c();
     };
-    if error.is_null() {
-        return EndIo::Done.to_c();
-    }
     // SAFETY: dm core calls end_io for a bio this live, constructed target
     // mapped, with a valid status it lets us change, before completing it.
-    let (t, info, bio, status) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(ti_nn),
-            Bio::from_raw(bio),
-            BlkStatus(&mut *error),
-        )
-    };
-    let mut status = status;
+    let ((t, info), bio, mut status) =
+        unsafe { (target::<T>(ti), Bio::from_raw(bio), BlkStatus(&mut *error)) };
     t.end_io(&info, &bio, &mut status).to_c()
 }
 
@@ -567,12 +557,7 @@ unsafe extern "C" fn status_callback<T: Target>(
     let buf = unsafe { core::slice::from_raw_parts_mut(result.cast::<u8>(), maxlen as usize) };
     let mut out = StatusWriter::new(buf);
     // SAFETY: status is only asked of constructed, live targets.
-    let (t, info) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
-        )
-    };
+    let (t, info) = unsafe { target::<T>(ti) };
     t.status(&info, ty, &mut out);
 }
 
@@ -602,12 +587,7 @@ unsafe extern "C" fn message_callback<T: Target>(
     };
     let mut out = StatusWriter::new(buf);
     // SAFETY: messages are only sent to constructed, live targets.
-    let (t, info) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
-        )
-    };
+    let (t, info) = unsafe { target::<T>(ti) };
     match t.message(&info, &args, &mut out) {
         // dm core: 1 means "result holds output".
         Ok(()) => c_int::from(!out.as_bytes().is_empty()),
@@ -626,13 +606,7 @@ unsafe extern "C" fn io_hints_callback<T: Target>(
 ) {
     // SAFETY: dm core passes a live, constructed target and its limits,
     // which it lets us modify for the duration of the call.
-    let (t, info, limits) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
-            &mut *limits,
-        )
-    };
+    let ((t, info), limits) = unsafe { (target::<T>(ti), &mut *limits) };
     t.io_hints(&info, &mut QueueLimits(limits));
 }
 
@@ -647,11 +621,9 @@ unsafe extern "C" fn iterate_devices_callback<T: Target>(
     data: *mut c_void,
 ) -> c_int {
     // SAFETY: dm core passes a live, constructed target.
-    let (t, ti_nn) = unsafe { (private::<T>(ti), NonNull::new_unchecked(ti)) };
-    // SAFETY: as above.
-    let info = unsafe { TargetInfo::from_raw(ti_nn) };
+    let (t, info) = unsafe { target::<T>(ti) };
     let mut it = DevIter {
-        ti: ti_nn,
+        ti: info.ti,
         f,
         data,
         _p: PhantomData,
@@ -672,12 +644,7 @@ unsafe extern "C" fn prepare_ioctl_callback<T: Target>(
     _forward: *mut bool,
 ) -> c_int {
     // SAFETY: dm core passes a live, constructed target.
-    let (t, info) = unsafe {
-        (
-            private::<T>(ti),
-            TargetInfo::from_raw(NonNull::new_unchecked(ti)),
-        )
-    };
+    let (t, info) = unsafe { target::<T>(ti) };
     let (dev, whole) = t.prepare_ioctl(&info);
     // SAFETY: `bdev` is dm core's out-parameter; the device stays held by
     // the target, which dm core keeps alive while it uses the bdev.
@@ -692,12 +659,7 @@ macro_rules! suspend_hook {
         /// Only dm core calls this, with a live, constructed target.
         unsafe extern "C" fn $cb<T: Target>(ti: *mut bindings::dm_target) {
             // SAFETY: dm core passes a live, constructed target.
-            let (t, info) = unsafe {
-                (
-                    private::<T>(ti),
-                    TargetInfo::from_raw(NonNull::new_unchecked(ti)),
-                )
-            };
+            let (t, info) = unsafe { target::<T>(ti) };
             t.$method(&info);
         }
     };
