@@ -38,6 +38,13 @@ pub fn crc32c(crc: u32, data: &[u8]) -> u32 {
     })
 }
 
+/// The CRC every dm-pcache record carries in its first 4 bytes: seeded
+/// CRC32C over the rest of the record (`pcache_meta_crc()`, `sb_init()`,
+/// `cache_kset_crc()`).
+pub fn record_crc(record: &[u8]) -> u32 {
+    crc32c(CRC_SEED, record.get(4..).unwrap_or(&[]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! no keys; its second word is the cache segment where the chain goes on.
 //! The chain ends at the first place that holds no valid kset.
 
-use super::crc::{crc32c, CRC_SEED};
+use super::crc::{crc32c, record_crc, CRC_SEED};
 use super::layout::{KSET_FLAGS_LAST, KSET_KEYS_MAX, KSET_MAGIC, SEG_DATA_SIZE};
 use super::FormatError;
 use core::mem::size_of;
@@ -145,7 +145,7 @@ pub fn decode(seg_rest: &[u8]) -> Result<KsetRead<'_>, FormatError> {
             remain: seg_rest.len() as u32,
         });
     };
-    let computed = crc32c(CRC_SEED, bytes.get(4..).unwrap_or(&[]));
+    let computed = record_crc(bytes);
     if computed != header.crc.get() {
         return Ok(KsetRead::End(KsetEnd::BadCrc));
     }
@@ -199,7 +199,7 @@ pub fn encode_last(next_cache_seg: u32, out: &mut [u8]) -> Option<usize> {
 }
 
 fn seal(kset: &mut [u8]) {
-    let crc = crc32c(CRC_SEED, kset.get(4..).unwrap_or(&[]));
+    let crc = record_crc(kset);
     if let Some(field) = kset.get_mut(..4) {
         field.copy_from_slice(&crc.to_le_bytes());
     }

@@ -6,7 +6,7 @@
 //! whose CRC holds; a writer must overwrite the *other* slot, so that a torn
 //! write never destroys the newest valid copy.
 
-use super::crc::{crc32c, CRC_SEED};
+use super::crc::record_crc;
 use super::FormatError;
 use zerocopy::byteorder::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
@@ -48,7 +48,7 @@ pub trait MetaRecord: FromBytes + IntoBytes + KnownLayout + Immutable + Sized {
 
     /// The CRC the record should carry.
     fn compute_crc(&self) -> u32 {
-        crc32c(CRC_SEED, self.as_bytes().get(4..).unwrap_or(&[]))
+        record_crc(self.as_bytes())
     }
 
     fn crc_ok(&self) -> bool {

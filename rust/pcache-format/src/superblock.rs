@@ -2,7 +2,7 @@
 
 //! The superblock at 4 KiB (`struct pcache_sb`, cache_dev.c).
 
-use super::crc::{crc32c, CRC_SEED};
+use super::crc::record_crc;
 use super::layout::{segs_for_size, CACHE_SEGS_MAX, MAGIC};
 use super::FormatError;
 use zerocopy::byteorder::little_endian::{U32, U64};
@@ -56,7 +56,7 @@ impl Superblock {
     }
 
     pub fn compute_crc(&self) -> u32 {
-        crc32c(CRC_SEED, self.as_bytes().get(4..).unwrap_or(&[]))
+        record_crc(self.as_bytes())
     }
 
     /// Reads and validates the superblock from the front of `bytes` (the
