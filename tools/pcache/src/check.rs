@@ -4,7 +4,7 @@
 
 use crate::image::Image;
 use crate::load::{load, Cache, DualSlot, LoadError};
-use crate::replay::{merge_ranges, walk, Extent, ExtentMap, KsetAt, Walk};
+use crate::replay::{merge_ranges, walk, Extent, ExtentMap, KsetAt};
 use pcache_format::meta::MetaRecord;
 use pcache_format::{CachePos, FormatError};
 use serde::Serialize;
@@ -187,8 +187,7 @@ fn replay(a: &mut Analysis, img: &Image, c: &Cache, backing_bytes: u64) {
     let mut extents = ExtentMap::default();
     'ksets: for kset in &walked.ksets {
         for k in kset.keys.iter().flatten() {
-            let onmedia = to_onmedia(k);
-            if let Err(e) = onmedia.check(backing_bytes, n_segs) {
+            if let Err(e) = k.raw.check(backing_bytes, n_segs) {
                 // cache_key_decode() fails the whole replay.
                 a.error(format!(
                     "kset at {}:{}: key {}+{}: {e}",
@@ -200,7 +199,7 @@ fn replay(a: &mut Analysis, img: &Image, c: &Cache, backing_bytes: u64) {
             if c.cache_info.data_crc() {
                 match img.read_vec(data, k.len as usize) {
                     Ok(bytes) => {
-                        if let Err(e) = onmedia.check_data(&bytes) {
+                        if let Err(e) = k.raw.check_data(&bytes) {
                             a.error(format!(
                                 "key {}+{} at {}:{}: {e}",
                                 k.off, k.len, k.cache_seg, k.seg_off
@@ -235,47 +234,45 @@ fn replay(a: &mut Analysis, img: &Image, c: &Cache, backing_bytes: u64) {
     a.ksets = walked.ksets;
 
     // Writeback walks from dirty_tail; it must reach the same chain.
-    let on_chain = a
+    let from_dirty = a
         .ksets
         .iter()
-        .any(|k| (k.cache_seg, k.seg_off) == dirty_tail)
-        || a.key_head == Some(dirty_tail);
-    if !on_chain {
+        .position(|k| (k.cache_seg, k.seg_off) == dirty_tail);
+    let at_head = a.key_head == Some(dirty_tail);
+    if from_dirty.is_none() && !at_head {
         a.error(format!(
             "dirty_tail {}:{} is not a kset position of the key chain",
             dirty_tail.0, dirty_tail.1
         ));
     }
-    match walk(img, c, dirty_tail) {
-        Ok(Walk { ksets, .. }) => {
-            let ranges = ksets
-                .iter()
-                .flat_map(|k| k.keys.iter().flatten())
-                .filter(|k| !k.is_clean())
-                .map(|k| (k.off, u64::from(k.len)))
-                .collect();
-            a.dirty = merge_ranges(ranges);
-            a.dirty_bytes = a.dirty.iter().map(|(_, l)| l).sum();
-        }
-        Err(e) => a.error(format!(
-            "chain from dirty_tail {}:{}: {e}",
-            dirty_tail.0, dirty_tail.1
-        )),
-    }
+    // On the chain, writeback's walk is the rest of the one just made;
+    // elsewhere it has to be walked on its own.
+    let ranges = match from_dirty {
+        Some(i) => dirty_ranges(&a.ksets[i..]),
+        None if at_head => Vec::new(),
+        None => match walk(img, c, dirty_tail) {
+            Ok(w) => dirty_ranges(&w.ksets),
+            Err(e) => {
+                a.error(format!(
+                    "chain from dirty_tail {}:{}: {e}",
+                    dirty_tail.0, dirty_tail.1
+                ));
+                return;
+            }
+        },
+    };
+    a.dirty = merge_ranges(ranges);
+    a.dirty_bytes = a.dirty.iter().map(|(_, l)| l).sum();
 }
 
-fn to_onmedia(k: &crate::replay::Key) -> pcache_format::KeyOnmedia {
-    use zerocopy::byteorder::little_endian::{U32, U64};
-    pcache_format::KeyOnmedia {
-        off: U64::new(k.off),
-        len: U32::new(k.len),
-        flags: U32::new(k.flags),
-        cache_seg_id: U32::new(k.cache_seg),
-        cache_seg_off: U32::new(k.seg_off),
-        seg_gen: U64::new(k.seg_gen),
-        data_crc: U32::new(k.data_crc),
-        reserved: U32::ZERO,
-    }
+/// The backing-device ranges of the keys writeback still has to write.
+fn dirty_ranges(ksets: &[KsetAt]) -> Vec<(u64, u64)> {
+    ksets
+        .iter()
+        .flat_map(|k| k.keys.iter().flatten())
+        .filter(|k| !k.is_clean())
+        .map(|k| (k.off, u64::from(k.len)))
+        .collect()
 }
 
 fn slot(s: Option<u8>) -> String {

@@ -13,6 +13,7 @@
 //! from the C target.
 
 use crate::image::Image;
+use crate::load::{DIRTY_TAIL_OFF, KEY_TAIL_OFF};
 use pcache_format::cache_info::CacheInfo;
 use pcache_format::meta::MetaRecord;
 use pcache_format::segment::{SegInfo, SEG_TYPE_CACHE_DATA};
@@ -25,7 +26,8 @@ pub struct Options {
     pub data_crc: bool,
 }
 
-fn write_slot<R: MetaRecord>(img: &Image, base: u64, slot: usize, rec: &R) -> io::Result<()> {
+/// Writes `rec` into slot `slot` of the dual-slot record at `base`.
+fn put_slot<R: MetaRecord>(img: &Image, base: u64, slot: usize, rec: &R) -> io::Result<()> {
     img.write_at(base + (slot * R::STRIDE) as u64, rec.as_bytes())
 }
 
@@ -68,18 +70,18 @@ pub fn format(img: &Image, opts: &Options, mut progress: impl FnMut(u32, u32)) -
             prev.set_seg_type(SEG_TYPE_CACHE_DATA);
             prev.set_next(i);
             prev.seal(2);
-            write_slot(img, seg_off(i - 1), 0, &prev)?;
+            put_slot(img, seg_off(i - 1), 0, &prev)?;
         }
         img.write_at(base, &zero_meta)?;
         // cache_seg_ctrl_init(): generation 0, seq 1, slot 1.
         let mut gen = SegGen::default();
         gen.seal(1);
-        write_slot(img, base + SEG_CTRL_OFF, 1, &gen)?;
+        put_slot(img, base + SEG_CTRL_OFF, 1, &gen)?;
         // cache_seg_info_write(): seq 1, slot 1.
         let mut info = SegInfo::default();
         info.set_seg_type(SEG_TYPE_CACHE_DATA);
         info.seal(1);
-        write_slot(img, base, 1, &info)?;
+        put_slot(img, base, 1, &info)?;
         // The empty kset that ends the chain at the segment's start.
         img.write_at(base + SEG_DATA_OFF, &[0; 24])?;
     }
@@ -89,15 +91,14 @@ pub fn format(img: &Image, opts: &Options, mut progress: impl FnMut(u32, u32)) -
     // 0, seq 1, written to slot 0.
     let mut pos = CachePos::new(0, 0);
     pos.seal(1);
-    let ctrl = CACHE_CTRL_OFF;
-    write_slot(img, ctrl + 2 * pos.as_bytes().len() as u64, 0, &pos)?;
-    write_slot(img, ctrl, 0, &pos)?;
+    put_slot(img, DIRTY_TAIL_OFF, 0, &pos)?;
+    put_slot(img, KEY_TAIL_OFF, 0, &pos)?;
 
     // INIT_DONE and cache_info_write(): seq 1, slot 1.
     let mut info = CacheInfo::new(n, opts.mode, opts.data_crc);
     info.set_init_done();
     info.seal(1);
-    write_slot(img, CACHE_INFO_OFF, 1, &info)?;
+    put_slot(img, CACHE_INFO_OFF, 1, &info)?;
 
     // cache_dev_start() writes the superblock last.
     img.write_at(SB_OFF, sb.as_bytes())?;

@@ -11,6 +11,12 @@ use pcache_format::segment::SegInfo;
 use pcache_format::*;
 use std::io;
 
+/// Where the key_tail and dirty_tail slots are: `struct pcache_cache_ctrl`.
+pub const KEY_TAIL_OFF: u64 =
+    CACHE_CTRL_OFF + core::mem::offset_of!(CacheCtrl, key_tail_pos) as u64;
+pub const DIRTY_TAIL_OFF: u64 =
+    CACHE_CTRL_OFF + core::mem::offset_of!(CacheCtrl, dirty_tail_pos) as u64;
+
 /// Both slots of a dual-slot record and the one the kernel would use.
 #[derive(Clone, Debug)]
 pub struct DualSlot<R> {
@@ -144,10 +150,8 @@ pub fn load(img: &Image, mut progress: impl FnMut(u32, u32)) -> Result<Cache, Lo
     }
     progress(n_segs, n_segs);
 
-    let ctrl = CACHE_CTRL_OFF;
-    let key_tail = DualSlot::<CachePos>::read(img, ctrl)?;
-    let dirty_tail =
-        DualSlot::<CachePos>::read(img, ctrl + 2 * core::mem::size_of::<CachePos>() as u64)?;
+    let key_tail = DualSlot::<CachePos>::read(img, KEY_TAIL_OFF)?;
+    let dirty_tail = DualSlot::<CachePos>::read(img, DIRTY_TAIL_OFF)?;
     if cache_info.init_done() {
         for (what, pos) in [("key_tail", &key_tail), ("dirty_tail", &dirty_tail)] {
             let p = pos

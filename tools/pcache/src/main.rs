@@ -99,15 +99,18 @@ fn progress(what: &'static str) -> impl FnMut(u32, u32) {
     }
 }
 
+/// Reports an operational error: exit status 8, as `check` documents.
+fn fail(what: &dyn std::fmt::Display, e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pcache: {what}: {e}");
+    ExitCode::from(check::EXIT_OPERATIONAL)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Dump { path, json } => match Image::open(&path, false) {
             Ok(img) => check::dump(&img, json, progress("loading")),
-            Err(e) => {
-                eprintln!("pcache: {}: {e}", path.display());
-                ExitCode::from(check::EXIT_OPERATIONAL)
-            }
+            Err(e) => fail(&path.display(), e),
         },
         Cmd::Check {
             path,
@@ -115,10 +118,7 @@ fn main() -> ExitCode {
             backing_size,
         } => match Image::open(&path, false) {
             Ok(img) => check::check(&img, json, backing_size, progress("checking")),
-            Err(e) => {
-                eprintln!("pcache: {}: {e}", path.display());
-                ExitCode::from(check::EXIT_OPERATIONAL)
-            }
+            Err(e) => fail(&path.display(), e),
         },
         Cmd::Pack { image, packed } => {
             match Image::open(&image, false).and_then(|img| sparse::pack(&img, &packed)) {
@@ -126,18 +126,12 @@ fn main() -> ExitCode {
                     println!("{}: {kept} non-zero bytes kept", packed.display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("pcache: {e}");
-                    ExitCode::from(check::EXIT_OPERATIONAL)
-                }
+                Err(e) => fail(&image.display(), e),
             }
         }
         Cmd::Unpack { packed, image } => match sparse::unpack(&packed, &image) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("pcache: {e}");
-                ExitCode::from(check::EXIT_OPERATIONAL)
-            }
+            Err(e) => fail(&packed.display(), e),
         },
         Cmd::Format {
             path,
@@ -158,7 +152,8 @@ fn main() -> ExitCode {
                         .truncate(false)
                         .write(true)
                         .open(&path)?;
-                    if f.metadata()?.file_type().is_file() && f.metadata()?.len() < size {
+                    let meta = f.metadata()?;
+                    if meta.file_type().is_file() && meta.len() < size {
                         f.set_len(size)?;
                     }
                 }
@@ -174,10 +169,7 @@ fn main() -> ExitCode {
                     println!("{}: formatted, {n} segments of 16 MiB", path.display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("pcache: {}: {e}", path.display());
-                    ExitCode::from(check::EXIT_OPERATIONAL)
-                }
+                Err(e) => fail(&path.display(), e),
             }
         }
     }

@@ -21,9 +21,12 @@ pub struct KsetAt {
     pub next: Option<u32>,
 }
 
-/// A key as decoded, with where its data is.
+/// A key as decoded, with where its data is: the fields for reports, and the
+/// on-media key they came from for the crate's checks.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 pub struct Key {
+    #[serde(skip)]
+    pub raw: KeyOnmedia,
     pub off: u64,
     pub len: u32,
     pub flags: u32,
@@ -36,6 +39,7 @@ pub struct Key {
 impl From<&KeyOnmedia> for Key {
     fn from(k: &KeyOnmedia) -> Self {
         Self {
+            raw: *k,
             off: k.off.get(),
             len: k.len.get(),
             flags: k.flags.get(),

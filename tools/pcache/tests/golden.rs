@@ -7,6 +7,7 @@
 use pcache::check::{analyze, Analysis, Severity, EXIT_CORRUPT, EXIT_DIRTY};
 use pcache::format::{format, Options};
 use pcache::image::Image;
+use pcache::load::DIRTY_TAIL_OFF;
 use pcache::sparse::{pack, unpack};
 use pcache_format::kset::encode_last;
 use pcache_format::meta::MetaRecord;
@@ -285,7 +286,7 @@ fn broken_metadata_is_reported() {
     let s = Scratch::from_golden("c-dirty");
     let mut p = CachePos::new(0, 64);
     p.seal(9);
-    s.patch(CACHE_CTRL_OFF + 32, p.as_bytes());
+    s.patch(DIRTY_TAIL_OFF, p.as_bytes());
     let a = s.analyze();
     assert!(
         errors(&a).iter().any(|e| e.contains("not a kset position")),
