@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the minimal Rust-enabled test kernel (allnoconfig + config/*.config)
-# into the cache, keyed by source version + config + rustc + bindgen. A second
-# run with the same key does nothing. Prints the build directory on stdout.
+# Build a minimal Rust-enabled test kernel (allnoconfig + the fragments of
+# $RDM_KERNEL, see lib.sh) into the cache, keyed by source version + flavour +
+# config + compiler + rustc + bindgen. A second run with the same key does
+# nothing. Prints the build directory on stdout.
 #
-# Usage: scripts/build-kernel.sh
+# Usage: scripts/build-kernel.sh                  (the debug kernel)
+#        RDM_KERNEL=prod scripts/build-kernel.sh  (the production kernel)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -23,31 +25,35 @@ if [ -f "$out/.rdm-built" ]; then
 fi
 
 args=($(kmake_args))
+read -r -a fragments <<<"$(kconfig_fragments)"
 mkdir -p "$out"
-msg "configuring $out"
+msg "configuring the $RDM_KERNEL kernel in $out"
 make -s -C "$src" O="$out" "${args[@]}" allnoconfig >&2
-"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$RDM_ROOT"/config/*.config >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}" >/dev/null
 make -s -C "$src" O="$out" "${args[@]}" olddefconfig >&2
 
 # A fragment line whose dependencies are not met is dropped silently by
-# Kconfig: fail loudly instead of testing a kernel without the option.
+# Kconfig (and one that is turned off may come back selected): fail loudly
+# instead of testing a kernel that is not the one asked for.
 missing=0
 while IFS= read -r line; do
-	opt=${line%%=*}
-	if ! grep -qxF "$line" "$out/.config"; then
-		echo "config: wanted $line, got: $(grep -E "^(# )?$opt[= ]" "$out/.config" || echo unset)" >&2
+	opt=${line#\# }
+	opt=${opt%%[= ]*}
+	got=$(grep -E "^(# )?$opt[= ]" "$out/.config" || true)
+	if [ "$got" != "$line" ]; then
+		echo "config: wanted '$line', got: '${got:-unset}'" >&2
 		missing=1
 	fi
-done < <(grep -hE '^CONFIG_[A-Z0-9_]+=' "$RDM_ROOT"/config/*.config)
+done < <(grep -hE '^CONFIG_[A-Z0-9_]+=|^# CONFIG_[A-Z0-9_]+ is not set$' "${fragments[@]}")
 [ "$missing" = 0 ] || die "the kernel config lacks options the suite needs"
 
 make -s -C "$src" O="$out" "${args[@]}" rustavailable >&2
 
-msg "building bzImage + modules with -j$JOBS (fresh: ~7-15 minutes on 2 cores)"
+msg "building the $RDM_KERNEL kernel: bzImage + modules with -j$JOBS (fresh: ~8 minutes on 2 cores)"
 start=$SECONDS
 # Progress: one line per 200 objects, not silence, not a flood.
 if ! make -C "$src" O="$out" "${args[@]}" -j"$JOBS" bzImage modules 2>&1 |
-	awk '/^  [A-Z]+/ { n++; if (n % 200 == 0) printf "  ... %d objects built\n", n > "/dev/stderr"; next }
+	awk '/^  [A-Z]+/ { n++; if (n % 200 == 0) printf "  ... %d objects built\n", n > "/dev/stderr"; fflush("/dev/stderr"); next }
 	     { print > "/dev/stderr" }'; then
 	die "kernel build failed (see output above)"
 fi

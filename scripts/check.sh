@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The whole test suite, as `make check` and CI run it: setup, test kernel
-# (cached), modules, userspace `cargo test`, then the kernel selftests in
-# QEMU. Ends with `N passed, N failed, N skipped`; exits non-zero if any
-# test failed or was skipped, or if a step could not run.
+# The whole test suite, as `make check` and CI run it: setup, the debug test
+# kernel (KASAN, lockdep, kmemleak, fault injection; cached), modules with
+# the test-only fixtures, lints, userspace `cargo test`, the kernel selftests
+# in QEMU, then the proof that each debug detector fails a run
+# (check-detectors.sh). Ends with `N passed, N failed, N skipped`; exits
+# non-zero if any test failed or was skipped, or if a step could not run.
 #
 # Usage: scripts/check.sh
 set -euo pipefail
@@ -13,6 +15,8 @@ cd "$RDM_ROOT"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
+export RDM_KERNEL=debug RDM_TEST_ONLY=m
+start=$SECONDS
 scripts/setup.sh
 scripts/build-kernel.sh >/dev/null
 scripts/build-modules.sh
@@ -27,9 +31,11 @@ if [ "$cargo_rc" != 0 ] && [ "$u_fail" = 0 ]; then
 	u_fail=1 # did not build or crashed
 fi
 
-msg "kernel selftests in QEMU"
+msg "kernel selftests in QEMU (debug kernel)"
+vm_start=$SECONDS
 vm_rc=0
 scripts/run-vm.sh 'selftests/run_kselftest.sh' 2>&1 | tee "$logs/vm" || vm_rc=$?
+msg "kernel selftests took $((SECONDS - vm_start)) s"
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$logs/vm" | tail -n1 || true)
 if [ -n "$line" ]; then
 	read -r k_pass k_fail k_skip < <(echo "$line" | awk -F'[ ,]+' '{print $1, $3, $5}')
@@ -40,8 +46,19 @@ if [ "$vm_rc" != 0 ] && [ "$k_fail" = 0 ] && [ "$k_skip" = 0 ]; then
 	k_fail=1 # e.g. a kernel warning or oops after the tests passed
 fi
 
+msg "the detectors fire: one VM boot per defect (check-detectors.sh)"
+det_rc=0
+scripts/check-detectors.sh 2>&1 | tee "$logs/det" || det_rc=$?
+read -r d_pass d_fail < <(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$logs/det" | tail -n1) || true
+d_pass=${d_pass:-0} d_fail=${d_fail:-1}
+if [ "$det_rc" != 0 ] && [ "$d_fail" = 0 ]; then
+	d_fail=1
+fi
+
 echo "# userspace: $u_pass passed, $u_fail failed, $u_skip skipped"
 echo "# kernel:    $k_pass passed, $k_fail failed, $k_skip skipped"
-fail=$((u_fail + k_fail)) skip=$((u_skip + k_skip))
-echo "$((u_pass + k_pass)) passed, $fail failed, $skip skipped"
+echo "# detectors: $d_pass passed, $d_fail failed"
+echo "# make check took $((SECONDS - start)) s"
+fail=$((u_fail + k_fail + d_fail)) skip=$((u_skip + k_skip))
+echo "$((u_pass + k_pass + d_pass)) passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$skip" = 0 ]

@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # PID 1 of the test VM: mount the basics, run /rdm/run (from the per-run
-# overlay archive) with its output on the console between markers the host
-# cuts on, then report the exit status and power off. The kernel logs at
-# loglevel=1, so only a panic (oops=panic, panic_on_warn) reaches the console.
+# overlay archive) with its output on ttyS0 between markers the host cuts on,
+# then report the exit status and power off. The kernel console is ttyS1
+# (scripts/run-vm.sh), so kernel messages never interleave with test output.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+# kmemleak, fault injection and the failslab knobs live in debugfs.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+exec </dev/null >/dev/ttyS0 2>&1
 mkdir -p /dev/mapper
 # bash process substitution needs /dev/fd.
 ln -sf /proc/self/fd /dev/fd

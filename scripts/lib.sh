@@ -25,7 +25,8 @@ KRUSTC=${KRUSTC:-/usr/bin/rustc}
 KRUSTDOC=${KRUSTDOC:-/usr/bin/rustdoc}
 BINDGEN_VERSION=0.72.1
 BINDGEN=${BINDGEN:-$RDM_CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen}
-export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+LLVM_DIR=${LLVM_DIR:-/usr/lib/llvm-22}
+export LIBCLANG_PATH=${LIBCLANG_PATH:-$LLVM_DIR/lib}
 
 JOBS=${JOBS:-$(( $(nproc) + 1 ))}
 
@@ -46,13 +47,31 @@ ksrc_dir() {
 	cat "$RDM_CACHE/ksrc/current"
 }
 
+# Which test kernel a command uses: `debug` (base + debug fragments: KASAN,
+# lockdep, kmemleak, fault injection; what `make check` and `make demo` boot)
+# or `prod` (base only, no debug options: what `make bench` measures on).
+# Each is cached under its own key; only the one a command asks for is built.
+RDM_KERNEL=${RDM_KERNEL:-debug}
+
+# The config fragments of $RDM_KERNEL, merged in this order over allnoconfig.
+kconfig_fragments() {
+	case "$RDM_KERNEL" in
+	debug) echo "$RDM_ROOT/config/base.config $RDM_ROOT/config/debug.config" ;;
+	prod) echo "$RDM_ROOT/config/base.config" ;;
+	*) die "RDM_KERNEL=$RDM_KERNEL: want debug or prod" ;;
+	esac
+}
+
 # The kernel build directory: $KDIR if given, else the cached build keyed by
-# source version + config fragment + rustc version.
+# source version + flavour + config fragments + compiler + rustc + bindgen.
 kbuild_key() {
 	local src=$1
 	{
 		basename "$src"
-		cat "$RDM_ROOT"/config/*.config
+		echo "$RDM_KERNEL"
+		# shellcheck disable=SC2046 # a word list on purpose
+		cat $(kconfig_fragments)
+		"$LLVM_DIR/bin/clang" --version 2>/dev/null | head -n1 || true
 		"$KRUSTC" --version
 		"$BINDGEN" --version 2>/dev/null || true
 	} | sha256sum | cut -c1-16
@@ -65,10 +84,11 @@ kdir() {
 	fi
 	local src
 	src=$(ksrc_dir)
-	echo "$RDM_CACHE/kbuild/$(basename "$src")-$(kbuild_key "$src")"
+	echo "$RDM_CACHE/kbuild/$(basename "$src")-$RDM_KERNEL-$(kbuild_key "$src")"
 }
 
-# make arguments that select the Rust toolchain for a kernel (or module) build.
+# make arguments that select the toolchain for a kernel (or module) build:
+# LLVM 22 for C (the LLVM major of rustc-web), Debian's rustc-web for Rust.
 kmake_args() {
-	echo "LLVM= RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)"
+	echo "LLVM=$LLVM_DIR/bin/ RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)"
 }

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$RDM_ROOT"
 
 msg "rustfmt --check"
-roots=(dm-*/dm_*.rs rust/*/*/*_main.rs)
+roots=(dm-*/dm_*.rs rust/*/*/*_main.rs selftests/detectors/module/*.rs)
 rustfmt --edition 2021 --check "${roots[@]}"
 cargo fmt --all --check
 

@@ -3,12 +3,19 @@
 # Boot the test kernel in QEMU (TCG, 2 vCPUs, 2 GiB, 600 MiB of emulated
 # pmem at 1 GiB) and run one command inside it. The suite's modules, the kernel's own
 # modules and selftests/ are in the guest under /rdm. The guest's output is
-# printed; the exit status is the command's.
+# printed; the exit status is the command's, unless the kernel log shows a
+# report of a debug detector (KASAN, lockdep, kmemleak, ...; see
+# kernel-log-verdict.sh), an oops or a WARN: then the run fails and the
+# detector and the test that was running are named on stderr.
+#
+# Two serial ports keep the streams apart: ttyS0 carries the guest command's
+# output, ttyS1 is the kernel console at loglevel 7, so every report reaches
+# the host whole even when the kernel panics.
 #
 # Usage: scripts/run-vm.sh '<command run by bash inside the VM>'
 #   e.g. scripts/run-vm.sh 'selftests/run_kselftest.sh'
-# Env:   KDIR (test kernel build), VM_TIMEOUT (seconds, default 1200),
-#        VM_LOG (file for the full console log), VM_PMEM (emulated pmem,
+# Env:   RDM_KERNEL (debug|prod, default debug) or KDIR (test kernel build),
+#        VM_TIMEOUT (seconds, default 1200), VM_LOG (file for the kernel log), VM_PMEM (emulated pmem,
 #        default 600M: dm-pcache needs 512 MiB), VM_DISK (a raw image file
 #        attached as /dev/vda, e.g. to carry a captured cache out)
 set -euo pipefail
@@ -41,27 +48,30 @@ chmod +x "$ov/run"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/overlay.cpio.gz"
 cat "$base" "$work/overlay.cpio.gz" > "$work/initrd"
 
-log=${VM_LOG:-$work/console.log}
+out=$work/output.log
+klog=${VM_LOG:-$work/kernel.log}
 msg "booting $(basename "$kdir") under TCG (2 vCPUs)"
 set +e
 timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp 2 -m 2G -nographic -no-reboot \
+	-accel tcg -cpu max -smp 2 -m 2G -display none -monitor none -no-reboot \
+	-serial file:"$out" -serial file:"$klog" \
 	-kernel "$kernel" -initrd "$work/initrd" \
 	${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
-	-append "console=ttyS0 loglevel=1 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
-	</dev/null > "$log" 2>&1
+	-append "console=ttyS1 loglevel=7 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+	</dev/null >"$work/qemu.log" 2>&1
 qrc=$?
 set -e
-tr -d '\r' < "$log" | sed -n '/RDM-BEGIN$/,/^RDM-EXIT /p' | sed '1d;/^RDM-EXIT /d'
-rc=$(tr -d '\r' < "$log" | sed -n 's/^RDM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
-if grep -qE 'Oops|BUG:|Kernel panic|WARNING:|Call Trace' "$log"; then
-	echo "kernel reported a problem; console log excerpt:" >&2
-	grep -nE -A30 'Oops|BUG:|Kernel panic|WARNING:|Call Trace' "$log" | head -n 80 >&2
+tr -d '\r' < "$out" | sed -n '/RDM-BEGIN$/,/^RDM-EXIT /p' | sed '1d;/^RDM-EXIT /d'
+rc=$(tr -d '\r' < "$out" | sed -n 's/^RDM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
+if ! "$RDM_ROOT/scripts/kernel-log-verdict.sh" "$klog" >"$work/verdict"; then
+	echo "kernel log: the debug kernel reported a problem:" >&2
+	cat "$work/verdict" >&2
 	exit 1
 fi
 if [ -z "$rc" ]; then
-	echo "VM did not finish (qemu exit $qrc); console log tail:" >&2
-	tail -n 40 "$log" >&2
+	echo "VM did not finish (qemu exit $qrc); output and kernel log tails:" >&2
+	tail -n 20 "$out" "$work/qemu.log" >&2
+	tail -n 40 "$klog" >&2
 	exit 1
 fi
 exit "$rc"

@@ -16,8 +16,10 @@ pkgs=(
 	make gcc flex bison bc libelf-dev libssl-dev cpio dwarves xz-utils python3
 	# the Rust toolchain the kernel is built with (rustup's has no rust-src)
 	rustc-web rust-web-src rust-web-clippy
-	# bindgen's libclang
-	libclang-19-dev libclang1-19
+	# the kernels are built with LLVM 22 (KASAN with Rust needs a clang-built
+	# kernel; same LLVM major as rustc-web), and bindgen loads the matching
+	# libclang (libclang-19 rejects clang-22's warning flags)
+	clang-22 lld-22 llvm-22 libclang-22-dev libclang1-22
 	# the test VM and what runs inside it
 	qemu-system-x86 busybox-static dmsetup fio keyutils kmod
 )

@@ -39,12 +39,20 @@ load_kmod() {
 # must not wait for udev cookies.
 dmsetup() { command dmsetup --noudevsync "$@"; }
 
+# kmsg_mark TEXT: write "rdm-test: TEXT" into the kernel log, so the host
+# (scripts/kernel-log-verdict.sh) can name the test a kernel report came in.
+kmsg_mark() {
+	echo "rdm-test: $*" >/dev/kmsg 2>/dev/null || true
+}
+
 ktap_run() {
-	local i=0 name out rc
+	local i=0 name out rc prog
+	prog=${0#"${0%/*/*}/"}
 	echo "TAP version 13"
 	echo "1..$#"
 	for name in "$@"; do
 		i=$((i + 1))
+		kmsg_mark "$prog ${name#test_}"
 		out=$( (set -e; "$name") 2>&1 ) && rc=0 || rc=$?
 		if declare -F cleanup >/dev/null; then cleanup >/dev/null 2>&1 || true; fi
 		if [ "$rc" = 0 ]; then
