@@ -41,6 +41,7 @@ cp -r "$RDM_ROOT/selftests" "$ov/selftests"
 cp -r "$RDM_ROOT/scripts/guest" "$ov/guest"
 cat > "$ov/run" <<RUN
 #!/bin/bash
+export RDM_KERNEL=$RDM_KERNEL
 cd /rdm
 ( $1 ); echo \$? > /tmp/rdm-rc
 RUN
@@ -57,12 +58,17 @@ timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
 	-serial file:"$out" -serial file:"$klog" \
 	-kernel "$kernel" -initrd "$work/initrd" \
 	${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
-	-append "console=ttyS1 loglevel=7 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+	-append "console=ttyS1 loglevel=7 printk.devkmsg=on rcupdate.rcu_cpu_stall_timeout=120 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
 	</dev/null >"$work/qemu.log" 2>&1
 qrc=$?
 set -e
 tr -d '\r' < "$out" | sed -n '/RDM-BEGIN$/,/^RDM-EXIT /p' | sed '1d;/^RDM-EXIT /d'
 rc=$(tr -d '\r' < "$out" | sed -n 's/^RDM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
+if [ ! -s "$klog" ]; then
+	echo "VM did not boot (qemu exit $qrc):" >&2
+	cat "$work/qemu.log" >&2
+	exit 1
+fi
 if ! "$RDM_ROOT/scripts/kernel-log-verdict.sh" "$klog" >"$work/verdict"; then
 	echo "kernel log: the debug kernel reported a problem:" >&2
 	cat "$work/verdict" >&2

@@ -35,6 +35,12 @@ load_kmod() {
 	insmod "$KMODDIR/$name.ko" "${@:2}"
 }
 
+# load_ours NAME: insmod one of the suite's modules unless a previous test
+# program left it loaded.
+load_ours() {
+	grep -q "^$1 " /proc/modules || insmod "$MODDIR/$1.ko"
+}
+
 # No udev in the VM: libdevmapper makes the nodes (DM_DISABLE_UDEV=1) and
 # must not wait for udev cookies.
 dmsetup() { command dmsetup --noudevsync "$@"; }
@@ -56,6 +62,8 @@ ktap_run() {
 		out=$( (set -e; "$name") 2>&1 ) && rc=0 || rc=$?
 		if declare -F cleanup >/dev/null; then cleanup >/dev/null 2>&1 || true; fi
 		if [ "$rc" = 0 ]; then
+			# A passing test may leave measurements: lines "info: ...".
+			printf '%s\n' "$out" | sed -n 's/^info: /# /p'
 			echo "ok $i ${name#test_}"
 			ktap_pass=$((ktap_pass + 1))
 		elif [ "$rc" = 4 ]; then

@@ -17,14 +17,15 @@ FI=/sys/kernel/debug
 
 setup() {
 	load_kmod brd rd_nr=2 rd_size=65536
-	insmod "$MODDIR/dm_inlinecrypt_rs.ko"
-	insmod "$MODDIR/dm_rdm_test.ko"
+	load_ours dm_inlinecrypt_rs
+	load_ours dm_rdm_test
 	keyctl link @u @s 2>/dev/null || true
 	head -c 64 /dev/urandom | keyctl padd logon rdm:faults @u >/dev/null
 	# Sleeping allocations (GFP_KERNEL) are what constructors make: fail
 	# them too. One log line per injected failure, no stack dump.
 	echo N >"$FI/failslab/ignore-gfp-wait"
 	echo 1 >"$FI/failslab/verbose"
+	echo 1 >"$FI/fail_page_alloc/verbose"
 	head -c $((1 << 20)) /dev/urandom >/tmp/data
 }
 
@@ -50,6 +51,7 @@ failnth() {
 	out=$(dm-failnth fn 8192 "$1" "$2") || fail "dm-failnth: $out"
 	echo "$out" | tail -n 3
 	grep -qE '^result: [1-9][0-9]* failed cleanly' <<<"$out" || fail "no allocation was failed: $out"
+	echo "info: $1 $2: $(grep '^result: ' <<<"$out")"
 	dmsetup mknodes fn
 	[ -b /dev/mapper/fn ] || fail "/dev/mapper/fn is not a block device"
 	before=$(iostat fn)
@@ -66,22 +68,31 @@ test_failnth_inlinecrypt_logon_key_4k() {
 test_failnth_rdm_test_linear() { failnth rdm_test "/dev/ram0 8"; }
 test_failnth_rdm_test_mirror() { failnth rdm_test "/dev/ram0 0 /dev/ram1 0"; }
 
+# must_fail_io WHAT DD-ARGS...: the transfer fails with an error, within
+# 60 s (a timeout is a hang, not an error; -k kills a dd stuck in I/O).
+must_fail_io() {
+	local what=$1 rc=0
+	shift
+	timeout -k 5 60 dd "$@" bs=64k count=4 status=none 2>/dev/null || rc=$?
+	case $rc in
+	0) fail "$what succeeded although the disk fails every request" ;;
+	124 | 137) fail "$what hung (timeout)" ;;
+	esac
+}
+
 # io_fails_then_recovers NAME DISK: with make-it-fail on DISK, direct reads
-# and writes through NAME fail with an error (within 60 s: nothing hangs);
-# without it they work again.
+# and writes through NAME fail with an error; without it they work again.
 io_fails_then_recovers() {
 	local name=$1 disk=$2
 	echo 100 >"$FI/fail_make_request/probability"
 	echo -1 >"$FI/fail_make_request/times"
 	echo 1 >"$FI/fail_make_request/verbose"
 	echo 1 >"/sys/block/$disk/make-it-fail"
-	! timeout 60 dd if=/tmp/data of="/dev/mapper/$name" bs=64k count=4 oflag=direct status=none 2>/dev/null ||
-		fail "write succeeded although $disk fails every request"
-	! timeout 60 dd if="/dev/mapper/$name" of=/dev/null bs=64k count=4 iflag=direct status=none 2>/dev/null ||
-		fail "read succeeded although $disk fails every request"
+	must_fail_io write if=/tmp/data of="/dev/mapper/$name" oflag=direct
+	must_fail_io read if="/dev/mapper/$name" of=/dev/null iflag=direct
 	echo 0 >"/sys/block/$disk/make-it-fail"
-	timeout 60 dd if=/tmp/data of="/dev/mapper/$name" bs=64k count=4 oflag=direct status=none || fail "write after recovery"
-	cmp <(timeout 60 dd if="/dev/mapper/$name" bs=64k count=4 iflag=direct status=none) <(head -c 262144 /tmp/data) ||
+	timeout -k 5 60 dd if=/tmp/data of="/dev/mapper/$name" bs=64k count=4 oflag=direct status=none || fail "write after recovery"
+	cmp <(timeout -k 5 60 dd if="/dev/mapper/$name" bs=64k count=4 iflag=direct status=none) <(head -c 262144 /tmp/data) ||
 		fail "read after recovery differs"
 }
 
@@ -111,10 +122,9 @@ test_io_errors_rdm_test_mirror_leg() {
 	echo 100 >"$FI/fail_make_request/probability"
 	echo -1 >"$FI/fail_make_request/times"
 	echo 1 >/sys/block/ram1/make-it-fail
-	! timeout 60 dd if=/tmp/data of=/dev/mapper/rt bs=64k count=4 oflag=direct status=none 2>/dev/null ||
-		fail "write succeeded although its mirror leg failed"
+	must_fail_io "write with a failing mirror leg" if=/tmp/data of=/dev/mapper/rt oflag=direct
 	echo 0 >/sys/block/ram1/make-it-fail
-	timeout 60 dd if=/tmp/data of=/dev/mapper/rt bs=64k count=4 oflag=direct status=none || fail "write after recovery"
+	timeout -k 5 60 dd if=/tmp/data of=/dev/mapper/rt bs=64k count=4 oflag=direct status=none || fail "write after recovery"
 }
 
 # unload_refused MODULE TABLE: rmmod fails while a device of MODULE exists

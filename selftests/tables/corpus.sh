@@ -6,9 +6,10 @@
 #
 #   <expect> TAB <what the mutation was> TAB <table params | message>
 #
-# <expect> is `accept`, `EINVAL` (the table is refused with -EINVAL and a
-# DMERR naming the target) or `nodev` (refused with a DMERR and the errno of
-# the failed device lookup: ENOENT, ENXIO, ENAMETOOLONG or EINVAL).
+# <expect> is `accept`, `EINVAL` or `ENOKEY` (the table is refused with that
+# errno and a DMERR naming the target) or `nodev` (refused with a DMERR and
+# the errno of the failed device lookup: ENOENT, ENXIO, ENOTBLK or
+# ENAMETOOLONG).
 # Arguments never hold a TAB or a newline; they may hold any other byte.
 #
 # Valid forms use /dev/ram0 and /dev/ram1 (64 MiB brd disks), a 64-byte
@@ -62,13 +63,23 @@ mutate() {
 
 # --- inlinecrypt: <cipher> <key> <iv_offset> <dev> <start> [<#opt> <opt>...]
 
+# dev_expect VALUE: the outcome of VALUE as a device path. An empty value
+# deletes the argument (the rest shifts) and the layer refuses non-UTF-8
+# before any lookup: both EINVAL; anything else fails the lookup.
+dev_expect() {
+	case $1 in
+	"" | *[$'\x80'-$'\xff']*) echo EINVAL ;;
+	*) echo nodev ;;
+	esac
+}
+
 # The device path is argument 3; everything else is parsed by the target.
 ic_expect() {
 	local kind=$1 pos=$2
 	case $kind in
 	truncate) [ "$pos" = 5 ] && echo accept || echo EINVAL ;;
 	extra) echo EINVAL ;;
-	replace) [ "$pos" = 3 ] && echo nodev || echo EINVAL ;;
+	replace) [ "$pos" = 3 ] && dev_expect "$3" || echo EINVAL ;;
 	esac
 }
 
@@ -158,7 +169,7 @@ rt_expect() {
 	case $kind in
 	truncate) [ "$pos" = 2 ] && echo accept || echo EINVAL ;;
 	extra) echo EINVAL ;;
-	replace) [ "$pos" = 0 ] || [ "$pos" = 2 ] && echo nodev || echo EINVAL ;;
+	replace) [ "$pos" = 0 ] || [ "$pos" = 2 ] && dev_expect "$3" || echo EINVAL ;;
 	esac
 }
 

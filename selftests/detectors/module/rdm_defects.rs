@@ -61,10 +61,11 @@ fn read_after_free() -> Result {
     // SAFETY: `ptr` comes from `KBox::into_raw` above and is not used as a
     // box again: ownership goes back to a box that frees it here.
     drop(unsafe { KBox::from_raw(ptr) });
-    // SAFETY: none, on purpose: `ptr` was freed just above. This read is the
-    // defect KASAN must report (slab-use-after-free).
+    // SAFETY: this block is deliberately unsound: `ptr` was freed just above.
+    // The fixture exists to make this read, which KASAN must report as a
+    // slab-use-after-free; it is never built outside the test scripts.
     let byte = unsafe { core::ptr::read_volatile(ptr.cast::<u8>()) };
-    pr_info!("rdm_defects: read {byte:#x} after free\n");
+    pr_info!("read {byte:#x} after free\n");
     Ok(())
 }
 
@@ -97,7 +98,7 @@ fn sleep_in_atomic_context() -> Result {
 fn overflow_u8() {
     let x: u8 = black_box(u8::MAX);
     let y = x + 1;
-    pr_info!("rdm_defects: {x} + 1 = {y}\n");
+    pr_info!("{x} + 1 = {y}\n");
 }
 
 impl kernel::Module for RdmDefects {

@@ -22,8 +22,9 @@
 //! `result: <failed> failed cleanly, <tolerated> tolerated, load <n> succeeded`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::process::ExitCode;
 
 /// `struct dm_ioctl` of include/uapi/linux/dm-ioctl.h.
@@ -173,35 +174,96 @@ fn errno_name(e: i32) -> String {
 }
 
 /// This thread's fail-nth counter.
+///
+/// Opened once, before any count is armed: opening a file allocates, and an
+/// open while armed would take the fault meant for the ioctl. The procfs
+/// file cannot seek; writes ignore the position and reads use `pread`.
 struct FailNth(File);
 
 impl FailNth {
+    const PATH: &str = "/proc/thread-self/fail-nth";
+
     fn open() -> Result<Self, String> {
         OpenOptions::new()
             .read(true)
             .write(true)
-            .open("/proc/thread-self/fail-nth")
+            .open(Self::PATH)
             .map(Self)
-            .map_err(|e| format!("/proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION): {e}"))
+            .map_err(|e| format!("{} (CONFIG_FAULT_INJECTION): {e}", Self::PATH))
     }
 
-    fn set(&mut self, n: u32) -> Result<(), String> {
-        self.0.rewind().map_err(|e| e.to_string())?;
-        self.0
+    /// Makes the `n`-th fault-injection site this thread reaches fail.
+    fn arm(&self, n: u32) -> Result<(), String> {
+        (&self.0)
             .write_all(n.to_string().as_bytes())
             .map_err(|e| format!("fail-nth write: {e}"))
     }
 
-    fn get(&mut self) -> Result<u32, String> {
-        let mut s = String::new();
-        self.0.rewind().map_err(|e| e.to_string())?;
-        self.0
-            .read_to_string(&mut s)
+    /// What is left of the count (0 once the fault was injected); disarms.
+    fn left(&self) -> Result<u32, String> {
+        let mut buf = [0u8; 16];
+        let len = self
+            .0
+            .read_at(&mut buf, 0)
             .map_err(|e| format!("fail-nth read: {e}"))?;
-        s.trim()
+        let s = String::from_utf8_lossy(&buf[..len]);
+        let left = s
+            .trim()
             .parse()
-            .map_err(|_| format!("fail-nth reads {s:?}"))
+            .map_err(|_| format!("fail-nth reads {s:?}"))?;
+        if left != 0 {
+            self.arm(0)?;
+        }
+        Ok(left)
     }
+}
+
+/// The fail-nth loop over the table load of the already created `name`.
+fn load_loop(
+    ctl: &Control,
+    name: &str,
+    load_hdr: DmIoctl,
+    spec: DmTargetSpec,
+    params: &str,
+    max_n: u32,
+) -> Result<(), String> {
+    let fail_nth = FailNth::open()?;
+    let (mut failed, mut tolerated) = (0u32, 0u32);
+    for n in 1..=max_n {
+        let mut buf = Buffer::new(load_hdr, Some((spec, params.as_bytes())));
+        fail_nth.arm(n)?;
+        let rc = ctl.ioctl(DM_TABLE_LOAD, &mut buf);
+        if fail_nth.left()? != 0 {
+            // The load never reached the n-th site: nothing was injected.
+            rc.map_err(|e| {
+                format!(
+                    "load {n} without an injected fault failed: {}",
+                    errno_name(e)
+                )
+            })?;
+            if failed + tolerated == 0 {
+                return Err(format!(
+                    "load {n}: no fault was ever injected (is failslab's ignore-gfp-wait off?)"
+                ));
+            }
+            ctl.simple(DM_DEV_SUSPEND, name)
+                .map_err(|e| format!("resume after the loop: {e}"))?;
+            println!("result: {failed} failed cleanly, {tolerated} tolerated, load {n} succeeded");
+            return Ok(());
+        }
+        match rc {
+            Err(e) => {
+                println!("# fail-nth {n}: load failed: {}", errno_name(e));
+                failed += 1;
+            }
+            Ok(()) => {
+                println!("# fail-nth {n}: allocation failure tolerated, load succeeded");
+                tolerated += 1;
+                ctl.simple(DM_TABLE_CLEAR, name)?;
+            }
+        }
+    }
+    Err(format!("still failing after {max_n} injected faults"))
 }
 
 fn run(args: &[String]) -> Result<(), String> {
@@ -234,48 +296,13 @@ fn run(args: &[String]) -> Result<(), String> {
     load_hdr.target_count = 1;
 
     let ctl = Control::open()?;
-    let mut fail_nth = FailNth::open()?;
     ctl.simple(DM_DEV_CREATE, name)?;
-
-    let (mut failed, mut tolerated) = (0u32, 0u32);
-    for n in 1..=max_n {
-        let mut buf = Buffer::new(load_hdr, Some((spec, params.as_bytes())));
-        fail_nth.set(n)?;
-        let rc = ctl.ioctl(DM_TABLE_LOAD, &mut buf);
-        let left = fail_nth.get()?;
-        if left != 0 {
-            // The load never reached the n-th site: nothing was injected.
-            fail_nth.set(0)?;
-            rc.map_err(|e| {
-                format!(
-                    "load {n} without an injected fault failed: {}",
-                    errno_name(e)
-                )
-            })?;
-            if failed == 0 {
-                return Err(format!(
-                    "load {n}: no fault was ever injected (is failslab's ignore-gfp-wait off?)"
-                ));
-            }
-            ctl.simple(DM_DEV_SUSPEND, name)
-                .map_err(|e| format!("resume after the loop: {e}"))?;
-            println!("result: {failed} failed cleanly, {tolerated} tolerated, load {n} succeeded");
-            return Ok(());
-        }
-        match rc {
-            Err(e) => {
-                println!("# fail-nth {n}: load failed: {}", errno_name(e));
-                failed += 1;
-            }
-            Ok(()) => {
-                println!("# fail-nth {n}: allocation failure tolerated, load succeeded");
-                tolerated += 1;
-                ctl.simple(DM_TABLE_CLEAR, name)?;
-            }
-        }
+    let result = load_loop(&ctl, name, load_hdr, spec, params, max_n);
+    if result.is_err() {
+        // Leave nothing behind on failure; on success the caller uses it.
+        let _ = ctl.simple(DM_DEV_REMOVE, name);
     }
-    let _ = ctl.simple(DM_DEV_REMOVE, name);
-    Err(format!("still failing after {max_n} injected faults"))
+    result
 }
 
 fn main() -> ExitCode {
