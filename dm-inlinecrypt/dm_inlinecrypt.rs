@@ -6,11 +6,15 @@
 //! (same name, table and on-disk result); see
 //! Documentation/dm-inlinecrypt.rst for where it differs.
 
+// Target code is safe Rust: `unsafe` and FFI live in the rdm layer only.
+#![deny(unsafe_code)]
+
 use core::fmt::Write;
 use kernel::prelude::*;
 use kernel::str::CString;
 
 #[path = "../rust/rdm/mod.rs"]
+#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
 // Each target uses a different part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;

@@ -3,7 +3,7 @@
 # The whole test suite, as `make check` and CI run it: setup, the debug test
 # kernel (KASAN, lockdep, kmemleak, fault injection; cached), modules with
 # the test-only fixtures, lints, userspace `cargo test`, the kernel selftests
-# in QEMU, then the proof that each debug detector fails a run
+# in QEMU (plus the rdm layer's compile-fail cases, host side), then the proof that each debug detector fails a run
 # (check-detectors.sh). Ends with `N passed, N failed, N skipped`; exits
 # non-zero if any test failed or was skipped, or if a step could not run.
 #
@@ -21,6 +21,15 @@ scripts/setup.sh
 scripts/build-kernel.sh >/dev/null
 scripts/build-modules.sh
 scripts/lint.sh
+
+msg "compile-fail tests of the rdm layer (check-compile-fail.sh)"
+cf_rc=0
+scripts/check-compile-fail.sh 2>&1 | tee "$logs/cf" || cf_rc=$?
+read -r c_pass c_fail < <(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$logs/cf" | tail -n1) || true
+c_pass=${c_pass:-0} c_fail=${c_fail:-1}
+if [ "$cf_rc" != 0 ] && [ "$c_fail" = 0 ]; then
+	c_fail=1
+fi
 
 msg "userspace tests (cargo test)"
 cargo_rc=0
@@ -58,7 +67,8 @@ fi
 echo "# userspace: $u_pass passed, $u_fail failed, $u_skip skipped"
 echo "# kernel:    $k_pass passed, $k_fail failed, $k_skip skipped"
 echo "# detectors: $d_pass passed, $d_fail failed"
+echo "# compile-fail: $c_pass passed, $c_fail failed"
 echo "# make check took $((SECONDS - start)) s"
-fail=$((u_fail + k_fail + d_fail)) skip=$((u_skip + k_skip))
-echo "$((u_pass + k_pass + d_pass)) passed, $fail failed, $skip skipped"
+fail=$((u_fail + k_fail + d_fail + c_fail)) skip=$((u_skip + k_skip))
+echo "$((u_pass + k_pass + d_pass + c_pass)) passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$skip" = 0 ]

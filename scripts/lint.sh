@@ -11,7 +11,7 @@ cd "$RDM_ROOT"
 
 msg "rustfmt --check"
 roots=(dm-*/dm_*.rs rust/*/*/*_main.rs selftests/detectors/module/*.rs)
-rustfmt --edition 2021 --check "${roots[@]}"
+rustfmt --edition 2021 --check "${roots[@]}" rust/rdm/compile-fail/*.rs
 cargo fmt --all --check
 
 msg "cargo clippy (userspace crates)"

@@ -6,9 +6,13 @@
 //! a round trip through every record type. Loading fails with -EINVAL on
 //! any mismatch; selftests/pcache-format runs it in the test VM.
 
+// Target code is safe Rust: `unsafe` and FFI live in the rdm layer only.
+#![deny(unsafe_code)]
+
 use kernel::prelude::*;
 
 #[path = "../../rdm/mod.rs"]
+#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
 // This module uses only a small part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;

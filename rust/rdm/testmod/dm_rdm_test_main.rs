@@ -12,6 +12,9 @@
 //! submit it later from the target's own workqueue (`DeferredBio`);
 //! `dmsetup message <dev> 0 event` raises a dm event.
 
+// Target code is safe Rust: `unsafe` and FFI live in the rdm layer only.
+#![deny(unsafe_code)]
+
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
@@ -19,6 +22,7 @@ use kernel::sync::{new_spinlock, Arc, SpinLock};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 #[path = "../mod.rs"]
+#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
 // Each target uses a different part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;
