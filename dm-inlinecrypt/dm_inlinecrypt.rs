@@ -14,7 +14,10 @@ use kernel::prelude::*;
 use kernel::str::CString;
 
 #[path = "../rust/rdm/mod.rs"]
-#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
+#[expect(
+    unsafe_code,
+    reason = "the rdm layer holds all of the crate's unsafe code"
+)]
 // Each target uses a different part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;

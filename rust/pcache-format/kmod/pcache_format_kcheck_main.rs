@@ -12,7 +12,10 @@
 use kernel::prelude::*;
 
 #[path = "../../rdm/mod.rs"]
-#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
+#[expect(
+    unsafe_code,
+    reason = "the rdm layer holds all of the crate's unsafe code"
+)]
 // This module uses only a small part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;

@@ -22,7 +22,10 @@ use kernel::sync::{new_spinlock, Arc, SpinLock};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 #[path = "../mod.rs"]
-#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
+#[expect(
+    unsafe_code,
+    reason = "the rdm layer holds all of the crate's unsafe code"
+)]
 // Each target uses a different part of the shared layer.
 #[allow(dead_code, unused_imports)]
 mod rdm;
