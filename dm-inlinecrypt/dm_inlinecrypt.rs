@@ -18,16 +18,14 @@ use kernel::str::CString;
     unsafe_code,
     reason = "the rdm layer holds all of the crate's unsafe code"
 )]
-// Each target uses a different part of the shared layer.
-#[allow(dead_code, unused_imports)]
 mod rdm;
 mod table;
 
 use rdm::crypto::{self, BlkCryptoKey, KeyedDev};
 use rdm::keybuf::KeyBuf;
 use rdm::{
-    Bio, CtrError, DevIter, DmDev, MapResult, QueueLimits, Registration, StatusType, StatusWriter,
-    Target, TargetCtx, TargetInfo,
+    Bio, CtrError, DevIter, DmDev, IoInfo, Mapped, QueueLimits, Registration, StatusType,
+    StatusWriter, Target, TargetCtx, TargetInfo,
 };
 // `table` is shared with the userspace tests, where these are crate modules.
 use rdm::{args, keybuf};
@@ -71,25 +69,26 @@ struct InlineCrypt {
 }
 
 impl InlineCrypt {
-    /// The key bytes: taken from the table, or read from the keyring.
-    fn load_key(key: KeySpec<'_>, key_type: KeyType) -> Result<KeyBuf, CtrError> {
-        let (size, desc) = match key {
-            KeySpec::Hex(bytes) => return Ok(bytes),
-            KeySpec::Logon { size, desc } => (size, desc),
-        };
-        let mut key = KeyBuf::zeroed(size).ok_or(c"Invalid key size")?;
+    /// Reads a keyring key into `key`, in place.
+    fn load_logon_key(
+        key: &mut KeyBuf,
+        size: usize,
+        desc: &str,
+        key_type: KeyType,
+    ) -> Result<(), CtrError> {
+        let bytes = key.fill(size).ok_or(c"Invalid key size")?;
         let desc = CString::try_from_fmt(fmt!("{desc}")).map_err(|err| CtrError {
             msg: c"Out of memory",
             err,
         })?;
-        rdm::keyring::read_logon_key(&desc, key.as_mut_slice()).map_err(|err| CtrError {
+        rdm::keyring::read_logon_key(&desc, bytes).map_err(|err| CtrError {
             msg: c"Cannot read logon key of that size",
             err,
         })?;
         if key_type == KeyType::Raw {
             table::check_raw_key(key.as_slice())?;
         }
-        Ok(key)
+        Ok(())
     }
 }
 
@@ -98,10 +97,18 @@ impl Target for InlineCrypt {
     const NAME: &'static CStr = c"inlinecrypt";
     const VERSION: [u32; 3] = [1, 0, 0];
 
-    fn ctr(ti: &mut TargetCtx<'_>, args: &[&str]) -> Result<KBox<Self>, CtrError> {
-        let t = table::parse(args, ti.info().len())?;
+    type PerIo = ();
+
+    fn ctr(
+        ti: &mut TargetCtx<'_>,
+        args: &[&str],
+    ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+        // The key is decoded or read into this buffer in place and wiped
+        // when ctr returns; blk-crypto keeps its own copy.
+        let mut key = KeyBuf::new();
+        let t = table::parse(args, ti.info().len(), &mut key)?;
         let keyring_ref = match t.key {
-            KeySpec::Hex(_) => None,
+            KeySpec::Hex => None,
             KeySpec::Logon { .. } => Some(CString::try_from_fmt(fmt!("{}", t.key_arg)).map_err(
                 |e| CtrError {
                     msg: c"Out of memory",
@@ -110,7 +117,9 @@ impl Target for InlineCrypt {
             )?),
         };
 
-        let key = Self::load_key(t.key, t.key_type)?;
+        if let KeySpec::Logon { size, desc } = t.key {
+            Self::load_logon_key(&mut key, size, desc, t.key_type)?;
+        }
 
         let dev = ti.get_device(t.dev_path).map_err(|err| CtrError {
             msg: c"Device lookup failed",
@@ -136,43 +145,36 @@ impl Target for InlineCrypt {
         if t.allow_discards {
             ti.set_num_discard_bios(1);
         }
-        KBox::new(
-            Self {
-                dev,
-                start: t.start,
-                dun: t.dun,
-                iv_offset: t.iv_offset,
-                sector_size: t.sector_size,
-                key_type: t.key_type,
-                allow_discards: t.allow_discards,
-                keyring_ref,
-            },
-            GFP_KERNEL,
-        )
-        .map_err(|_| CtrError {
-            msg: c"Out of memory",
-            err: ENOMEM,
-        })
+        Ok(rdm::ready(Self {
+            dev,
+            start: t.start,
+            dun: t.dun,
+            iv_offset: t.iv_offset,
+            sector_size: t.sector_size,
+            key_type: t.key_type,
+            allow_discards: t.allow_discards,
+            keyring_ref,
+        }))
     }
 
-    fn map(&self, ti: &TargetInfo<'_>, mut bio: Bio<'_>) -> MapResult {
+    fn map<'a>(&'a self, ti: &IoInfo<'a>, mut bio: Bio<'a>) -> Mapped<'a> {
         bio.set_dev(self.dev.dev());
         // Device-level requests (empty flushes) target no sector.
         if bio.sectors() == 0 {
-            return MapResult::Remapped;
+            return bio.remap();
         }
         let offset = ti.offset(bio.sector());
         // In range: dm core checked start + len against the device.
         bio.set_sector(self.start.wrapping_add(offset));
         // Discards carry no data to encrypt.
         if !bio.has_data() {
-            return MapResult::Remapped;
+            return bio.remap();
         }
         match self.dun.dun(offset) {
-            Some(dun) => bio.submit_encrypted(self.dev.key(), dun),
+            Some(dun) => bio.submit_encrypted(&self.dev, dun),
             // Not aligned to a data unit: dm core split it at the logical
             // block size we set, so only a bug gets here.
-            None => MapResult::Kill,
+            None => bio.kill(),
         }
     }
 
@@ -210,7 +212,7 @@ impl Target for InlineCrypt {
         it.visit(self.dev.dev(), self.start, ti.len())
     }
 
-    fn prepare_ioctl(&self, ti: &TargetInfo<'_>) -> (&DmDev, bool) {
+    fn prepare_ioctl<'a>(&'a self, ti: &TargetInfo<'a>) -> (&'a DmDev, bool) {
         let dev = self.dev.dev();
         (dev, self.start == 0 && ti.len() == dev.nr_sectors())
     }

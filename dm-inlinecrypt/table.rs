@@ -32,8 +32,8 @@ const MAX_FEATURE_ARGS: u32 = 4;
 
 /// Where the key comes from.
 pub(crate) enum KeySpec<'a> {
-    /// Given in the table as hex.
-    Hex(KeyBuf),
+    /// Given in the table as hex, decoded into the caller's [`KeyBuf`].
+    Hex,
     /// A `logon` key of `size` bytes in the kernel keyring, named `desc`.
     Logon { size: usize, desc: &'a str },
 }
@@ -54,8 +54,14 @@ pub(crate) struct Table<'a> {
 
 type ParseResult<T> = Result<T, &'static CStr>;
 
-/// Parses and validates a table for a target of `target_len` sectors.
-pub(crate) fn parse<'a>(args: &[&'a str], target_len: u64) -> ParseResult<Table<'a>> {
+/// Parses and validates a table for a target of `target_len` sectors. A hex
+/// key is decoded into `key`, in place: key material is never moved (each
+/// move would leave an unwiped copy behind).
+pub(crate) fn parse<'a>(
+    args: &[&'a str],
+    target_len: u64,
+    key: &mut KeyBuf,
+) -> ParseResult<Table<'a>> {
     if args.len() < 5 {
         return Err(c"Not enough arguments");
     }
@@ -66,7 +72,7 @@ pub(crate) fn parse<'a>(args: &[&'a str], target_len: u64) -> ParseResult<Table<
         return Err(c"Unsupported cipher");
     }
     let key_arg = args.next(missing)?;
-    let key = parse_key(key_arg)?;
+    let key_spec = parse_key(key_arg, key)?;
     let iv_offset = parse_u64(args.next(missing)?).ok_or(c"Invalid iv_offset sector")?;
     let dev_path = args.next(missing)?;
     let start = parse_u64(args.next(missing)?).ok_or(c"Invalid start sector")?;
@@ -116,14 +122,14 @@ pub(crate) fn parse<'a>(args: &[&'a str], target_len: u64) -> ParseResult<Table<
     if !is_aligned(iv_offset, unit_sectors) {
         return Err(c"Wrong alignment of iv_offset sector");
     }
-    check_key_size(key_len(&key), key_type)?;
-    if let (KeySpec::Hex(bytes), KeyType::Raw) = (&key, key_type) {
-        check_raw_key(bytes.as_slice())?;
+    check_key_size(key_len(&key_spec, key), key_type)?;
+    if let (KeySpec::Hex, KeyType::Raw) = (&key_spec, key_type) {
+        check_raw_key(key.as_slice())?;
     }
     let dun = DunMap::new(iv_offset, sector_size, target_len)?;
 
     Ok(Table {
-        key,
+        key: key_spec,
         key_arg,
         iv_offset,
         dev_path,
@@ -141,22 +147,22 @@ fn is_aligned(v: u64, unit: u64) -> bool {
     v & unit.wrapping_sub(1) == 0
 }
 
-fn key_len(key: &KeySpec<'_>) -> usize {
-    match key {
-        KeySpec::Hex(bytes) => bytes.as_slice().len(),
+fn key_len(spec: &KeySpec<'_>, key: &KeyBuf) -> usize {
+    match spec {
+        KeySpec::Hex => key.as_slice().len(),
         KeySpec::Logon { size, .. } => *size,
     }
 }
 
-/// `<hex>` or `:<key_size>:logon:<key_description>`.
-fn parse_key(arg: &str) -> ParseResult<KeySpec<'_>> {
+/// `<hex>` (decoded into `key`) or `:<key_size>:logon:<key_description>`.
+fn parse_key<'a>(arg: &'a str, key: &mut KeyBuf) -> ParseResult<KeySpec<'a>> {
     let Some(rest) = arg.strip_prefix(':') else {
         if arg.is_empty() || arg.len() % 2 != 0 || arg.len() > 2 * MAX_KEY_SIZE {
             return Err(c"Cannot parse key size");
         }
-        let mut key = KeyBuf::zeroed(arg.len() / 2).ok_or(c"Cannot parse key size")?;
-        hex_decode(arg.as_bytes(), key.as_mut_slice()).ok_or(c"Malformed key string")?;
-        return Ok(KeySpec::Hex(key));
+        let bytes = key.fill(arg.len() / 2).ok_or(c"Cannot parse key size")?;
+        hex_decode(arg.as_bytes(), bytes).ok_or(c"Malformed key string")?;
+        return Ok(KeySpec::Hex);
     };
     let (size, spec) = rest.split_once(':').ok_or(c"Cannot parse key size")?;
     let size = parse_u32(size).ok_or(c"Cannot parse key size")? as usize;

@@ -2,7 +2,10 @@
 
 //! Tests of the table logic, in userspace.
 
+use crate::keybuf::KeyBuf;
 use crate::table::*;
+use std::boxed::Box;
+use std::ops::Deref;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
@@ -15,12 +18,28 @@ fn words(s: &str) -> Vec<&str> {
     s.split_whitespace().collect()
 }
 
-fn parse_line(line: &str, len: u64) -> Result<Table<'static>, String> {
+/// A parsed table with the buffer its hex key was decoded into.
+struct Parsed {
+    t: Table<'static>,
+    keybuf: &'static KeyBuf,
+}
+
+impl Deref for Parsed {
+    type Target = Table<'static>;
+
+    fn deref(&self) -> &Table<'static> {
+        &self.t
+    }
+}
+
+fn parse_line(line: &str, len: u64) -> Result<Parsed, String> {
     let args = words(line);
     // `Table` borrows the argument strings; leak them for the test's life.
     let args: &'static [&str] =
         Vec::leak(args.iter().map(|a| &*String::leak(a.to_string())).collect());
-    parse(args, len).map_err(|e| e.to_str().unwrap().to_string())
+    let keybuf = Box::leak(Box::new(KeyBuf::new()));
+    let t = parse(args, len, keybuf).map_err(|e| e.to_str().unwrap().to_string())?;
+    Ok(Parsed { t, keybuf })
 }
 
 fn err(line: &str, len: u64) -> String {
@@ -30,9 +49,9 @@ fn err(line: &str, len: u64) -> String {
     }
 }
 
-fn line_of(t: &Table<'_>, dev: &str) -> String {
+fn line_of(t: &Parsed, dev: &str) -> String {
     let key = match &t.key {
-        KeySpec::Hex(k) => KeyDisplay::Hex(k.as_slice()),
+        KeySpec::Hex => KeyDisplay::Hex(t.keybuf.as_slice()),
         KeySpec::Logon { .. } => KeyDisplay::Keyring(t.key_arg),
     };
     TableLine {
@@ -58,7 +77,7 @@ fn minimal_table() {
     assert_eq!(t.dun.max_dun(), 2047);
     assert_eq!(t.dun.dun_bytes(), 2);
     match &t.key {
-        KeySpec::Hex(b) => assert_eq!(b.as_slice(), &(0u8..64).collect::<Vec<_>>()[..]),
+        KeySpec::Hex => assert_eq!(t.keybuf.as_slice(), &(0u8..64).collect::<Vec<_>>()[..]),
         _ => panic!("not hex"),
     }
 }
@@ -288,7 +307,9 @@ fn whitespace_in_keyring_description() {
         ":64:logon:ab\n",
     ] {
         let args = ["aes-xts-plain64", desc, "0", "/dev/vdb", "0"];
-        let e = parse(&args, 8).err().expect("accepted whitespace");
+        let e = parse(&args, 8, &mut KeyBuf::new())
+            .err()
+            .expect("accepted whitespace");
         assert_eq!(e.to_str().unwrap(), "Whitespace not allowed in key string");
     }
 }
@@ -360,4 +381,16 @@ fn table_line_reloads() {
         format!("aes-xts-plain64 {wrapped} 0 8:0 0 1 keytype:hw-wrapped")
     );
     assert!(parse_line(&line, 8).is_ok());
+}
+
+#[test]
+fn key_buffer_is_filled_in_place_and_wiped_on_refill() {
+    let mut k = KeyBuf::new();
+    assert!(k.as_slice().is_empty());
+    k.fill(8).unwrap().copy_from_slice(&[0xaa; 8]);
+    assert_eq!(k.as_slice(), &[0xaa; 8]);
+    // A shorter refill must not expose the old bytes, nor keep them.
+    assert_eq!(k.fill(4).unwrap(), &[0; 4]);
+    assert_eq!(k.fill(8).unwrap(), &[0; 8]);
+    assert!(k.fill(crate::keybuf::MAX_KEY_SIZE + 1).is_none());
 }

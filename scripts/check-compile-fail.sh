@@ -43,9 +43,12 @@ for case in "${cases[@]}"; do
 	use kernel::prelude::*;
 	#[path = "$RDM_ROOT/rust/rdm/mod.rs"]
 	#[expect(unsafe_code, reason = "the rdm layer holds all of the crate's unsafe code")]
-	#[allow(dead_code, unused_imports)]
 	mod rdm;
+	#[path = "$RDM_ROOT/rust/rdm/compile-fail/common/fixture.rs"]
+	#[allow(dead_code)]
+	mod fixture;
 	#[path = "$RDM_ROOT/$case"]
+	#[allow(dead_code)]
 	mod case;
 	module! {
 	    type: Cf,

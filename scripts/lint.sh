@@ -11,8 +11,23 @@ cd "$RDM_ROOT"
 
 msg "rustfmt --check"
 roots=(dm-*/dm_*.rs rust/*/*/*_main.rs selftests/detectors/module/*.rs)
-rustfmt --edition 2021 --check "${roots[@]}" rust/rdm/compile-fail/*.rs
+rustfmt --edition 2021 --check "${roots[@]}" rust/rdm/compile-fail/*.rs rust/rdm/compile-fail/common/*.rs
 cargo fmt --all --check
+
+msg "target code holds no unsafe: only the rdm module is exempt"
+# Target crates deny unsafe_code, but a deny can be lifted locally and a
+# forbid would also forbid the layer's exemption: so check the sources. Once
+# the crate root's deny and the exemption on `mod rdm;` are taken out, no
+# target file may mention unsafe_code at all.
+for f in dm-*/*.rs rust/rdm/testmod/*.rs rust/pcache-format/kmod/*.rs; do
+	case $f in *_tests.rs | *_lib.rs) continue ;; esac
+	left=$(perl -0pe 's/#!\[deny\(unsafe_code\)\]//; s/#\[expect\(\s*unsafe_code,\s*reason = "[^"]*"\s*\)\]\s*mod rdm;//' "$f" |
+		grep -c unsafe_code || true)
+	[ "$left" = 0 ] || die "$f: unsafe_code lint lifted outside the rdm module"
+	if grep -q '^mod rdm;' "$f"; then
+		grep -q '^#!\[deny(unsafe_code)\]' "$f" || die "$f: crate root does not deny unsafe_code"
+	fi
+done
 
 msg "cargo clippy (userspace crates)"
 cargo clippy --workspace --all-targets -q -- -D warnings

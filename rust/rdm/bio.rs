@@ -1,14 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `Bio`: the view of a bio that dm core hands a target's `map`.
+//! Bios as a target's I/O hooks see them.
+//!
+//! `map` gets a [`Bio`] and must return a [`Mapped`]; the only way to make
+//! one is to consume the bio (remap, kill, requeue, defer, submit through
+//! blk-crypto), so what `map` tells dm core always matches what it did with
+//! the bio. A bio that got a chained clone becomes a [`ChainedBio`], which
+//! can no longer be killed or requeued (dm core would free it while the
+//! clone is in flight). A bio taken over is a [`DeferredBio`], finished
+//! exactly once: submitted, ended, or failed when dropped.
+//!
+//! The `struct bio` is only ever accessed through its raw pointer, one field
+//! at a time: completions of chained clones write `bi_status` and
+//! `__bi_remaining` of a bio concurrently with its owner, so no reference to
+//! the whole struct is formed.
 
-use super::crypto::BlkCryptoKey;
-use super::{bindings, DmDev, MapResult, Sector, SECTOR_SHIFT};
+use super::crypto::KeyedDev;
+use super::{bindings, DmDev, Sector, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::to_result;
+use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::types::Opaque;
+
+/// Makes a lifetime invariant: a [`Mapped`] of one `map` call cannot be
+/// passed off as another's.
+type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 
 /// The operation of a bio (`bio_op()`), for the ops targets treat specially.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -21,23 +39,561 @@ pub(crate) enum Op {
     Other,
 }
 
-/// A bio being mapped by a target, or completing (in `end_io`, where the
-/// target only gets `&Bio`).
+/// The outcome of one `map` call (`DM_MAPIO_*`), made only by consuming
+/// that call's [`Bio`].
+#[must_use = "map must return what consuming the bio produced"]
+pub(crate) struct Mapped<'a> {
+    code: u32,
+    _p: Invariant<'a>,
+}
+
+impl Mapped<'_> {
+    fn new(code: u32) -> Self {
+        Self {
+            code,
+            _p: PhantomData,
+        }
+    }
+
+    pub(super) fn to_c(&self) -> c_int {
+        self.code as c_int
+    }
+}
+
+/// The size the layer asks dm core to reserve per bio for `P`
+/// (`ti->per_io_data_size`): rounded up so that the slot, which dm core
+/// places right below its 8-byte aligned `struct dm_target_io`, is aligned.
+pub(super) const fn per_io_size<P>() -> usize {
+    core::mem::size_of::<P>().next_multiple_of(8)
+}
+
+/// Where `P` lives for `bio`.
+///
+/// # Safety
+///
+/// `bio` must be a bio dm core passed to a target whose
+/// `per_io_data_size` is `per_io_size::<P>()`.
+unsafe fn per_io_slot<P>(bio: NonNull<bindings::bio>) -> *mut P {
+    if core::mem::size_of::<P>() == 0 {
+        return NonNull::dangling().as_ptr();
+    }
+    // SAFETY: by the caller's contract dm core reserved `per_io_size::<P>()`
+    // bytes in front of the bio's `dm_target_io`, aligned to 8, which is
+    // enough for `P` (the constructor trampoline checks `P`'s alignment).
+    unsafe { bindings::dm_per_bio_data(bio.as_ptr(), per_io_size::<P>()).cast() }
+}
+
+/// Takes the per-bio value back in `end_io`.
+///
+/// # Safety
+///
+/// As for [`per_io_slot`]; `map` must have stored a `P` for `bio` (it did
+/// for every bio that reaches `end_io`), and it is taken once.
+pub(super) unsafe fn take_per_io<P>(bio: NonNull<bindings::bio>) -> P {
+    // SAFETY: the slot holds the `P` stored by `map`, read once.
+    unsafe { per_io_slot::<P>(bio).read() }
+}
+
+/// The read accessors every bio view has, through the raw pointer.
+macro_rules! bio_reads {
+    ($ty:ident $(<$($g:tt),*>)?) => {
+        impl $(<$($g),*>)? $ty $(<$($g),*>)? {
+            /// The first sector, in the dm device's address space until remapped.
+            pub(crate) fn sector(&self) -> Sector {
+                // SAFETY: by the type invariant the bio is live and ours.
+                unsafe { (*self.raw().as_ptr()).bi_iter.bi_sector }
+            }
+
+            /// The size in 512-byte sectors (`bio_sectors()`).
+            pub(crate) fn sectors(&self) -> u32 {
+                // SAFETY: as above.
+                unsafe { (*self.raw().as_ptr()).bi_iter.bi_size >> SECTOR_SHIFT }
+            }
+
+            /// Whether the bio carries data pages (`bio_has_data()`).
+            pub(crate) fn has_data(&self) -> bool {
+                // SAFETY: as above.
+                unsafe { bindings::rdm_bio_has_data(self.raw().as_ptr()) }
+            }
+
+            pub(crate) fn op(&self) -> Op {
+                op(self.raw())
+            }
+
+            /// Whether the bio asks for a cache flush before it (`REQ_PREFLUSH`).
+            pub(crate) fn is_preflush(&self) -> bool {
+                opf(self.raw()) & bindings::REQ_PREFLUSH != 0
+            }
+
+            /// Whether the bio must be durable when it completes (`REQ_FUA`).
+            pub(crate) fn is_fua(&self) -> bool {
+                opf(self.raw()) & bindings::REQ_FUA != 0
+            }
+        }
+    };
+}
+
+fn opf(bio: NonNull<bindings::bio>) -> bindings::blk_opf_t {
+    // SAFETY: callers pass the live bio of a view; `bi_opf` is not written
+    // while a target holds the bio.
+    unsafe { (*bio.as_ptr()).bi_opf }
+}
+
+fn op(bio: NonNull<bindings::bio>) -> Op {
+    match opf(bio) & bindings::REQ_OP_MASK {
+        bindings::REQ_OP_READ => Op::Read,
+        bindings::REQ_OP_WRITE => Op::Write,
+        bindings::REQ_OP_FLUSH => Op::Flush,
+        bindings::REQ_OP_DISCARD => Op::Discard,
+        _ => Op::Other,
+    }
+}
+
+/// A bio being mapped: `map` owns it until it consumes it into the
+/// [`Mapped`] it returns. `P` is the target's per-bio data, given to the
+/// outcomes after which `end_io` runs.
 ///
 /// # Invariants
 ///
-/// `ptr` is a bio that dm core passed to the target's `map` (or `end_io`)
-/// for the duration of `'a`; in `map` the target owns it until it returns a
-/// [`MapResult`].
-pub(crate) struct Bio<'a> {
+/// `ptr` is the bio dm core passed to the `map` call that made this value,
+/// for a target whose per-bio data is `P` and whose
+/// `accounts_remapped_io` is `accounts`; nothing else has used it yet.
+/// `'a` is the lifetime of the target object, which outlives the bio.
+pub(crate) struct Bio<'a, P = ()> {
     ptr: NonNull<bindings::bio>,
-    _p: PhantomData<&'a mut bindings::bio>,
+    accounts: bool,
+    _p: (Invariant<'a>, PhantomData<fn(P)>),
 }
 
-impl Bio<'_> {
+bio_reads!(Bio<'a, P>);
+
+impl<'a, P> Bio<'a, P> {
     /// # Safety
     ///
-    /// `ptr` must be a bio dm core passed to `map`, valid for the returned lifetime.
+    /// `ptr` must be the bio of a `map` call of a target whose per-bio data
+    /// is `P` and `accounts_remapped_io` is `accounts`, and the target object
+    /// must live for `'a`.
+    pub(super) unsafe fn from_raw(ptr: NonNull<bindings::bio>, accounts: bool) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            ptr,
+            accounts,
+            _p: (PhantomData, PhantomData),
+        }
+    }
+
+    fn raw(&self) -> NonNull<bindings::bio> {
+        self.ptr
+    }
+
+    /// Redirects the bio to `dev` (`bio_set_dev()`); `dev` is borrowed for
+    /// as long as the target lives, which covers the bio's flight.
+    pub(crate) fn set_dev(&mut self, dev: &'a DmDev) {
+        // SAFETY: the bio is live and ours; `dev` holds its block device.
+        unsafe { bindings::rdm_bio_set_dev(self.ptr.as_ptr(), dev.bdev()) };
+    }
+
+    pub(crate) fn set_sector(&mut self, sector: Sector) {
+        // SAFETY: the bio is live and ours.
+        unsafe { (*self.ptr.as_ptr()).bi_iter.bi_sector = sector };
+    }
+
+    /// Maps only the first `sectors` of the bio (`dm_accept_partial_bio()`);
+    /// dm core sends the rest in another bio. Only for reads and writes with
+    /// data and `0 < sectors <= self.sectors()`; otherwise `EINVAL`.
+    pub(crate) fn accept_partial(&mut self, sectors: u32) -> Result {
+        // SAFETY: the bio is live, ours, and in `map`; the helper checks
+        // what dm_accept_partial_bio() would BUG_ON.
+        if unsafe { bindings::rdm_accept_partial_bio(self.ptr.as_ptr(), sectors) } {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    fn store_per_io(&mut self, per_io: P) {
+        // SAFETY: by the type invariant the bio is a `map` bio of a target
+        // with per-bio data `P`; the slot is written once, before the bio
+        // can complete.
+        unsafe { per_io_slot::<P>(self.ptr).write(per_io) };
+    }
+
+    /// Hands the (remapped) bio back for dm core to submit.
+    pub(crate) fn remap_with(mut self, per_io: P) -> Mapped<'a> {
+        self.store_per_io(per_io);
+        Mapped::new(bindings::DM_MAPIO_REMAPPED)
+    }
+
+    /// Fails the bio with an I/O error; `end_io` does not run for it.
+    pub(crate) fn kill(self) -> Mapped<'a> {
+        Mapped::new(bindings::DM_MAPIO_KILL)
+    }
+
+    /// Asks dm core to requeue the bio; `end_io` does not run for it.
+    pub(crate) fn requeue(self) -> Mapped<'a> {
+        Mapped::new(bindings::DM_MAPIO_REQUEUE)
+    }
+
+    /// Takes the (remapped) bio over to finish it later, from any context.
+    /// Remap it first: a deferred bio can be submitted or ended, not changed.
+    pub(crate) fn defer_with(mut self, per_io: P) -> (DeferredBio, Mapped<'a>) {
+        self.store_per_io(per_io);
+        // INVARIANT: `map` returns `DM_MAPIO_SUBMITTED` for the bio, so the
+        // target owns it until it submits or ends it.
+        let bio = DeferredBio {
+            ptr: self.ptr,
+            accounts: self.accounts,
+        };
+        (bio, Mapped::new(bindings::DM_MAPIO_SUBMITTED))
+    }
+
+    /// Sends the bio to `dev`'s device with `dev`'s key as its inline
+    /// encryption context (`bio_crypt_set_ctx()`), through blk-crypto, which
+    /// uses the device's keyslots or, if it has none, blk-crypto-fallback.
+    ///
+    /// The key is the one started on that very device, and borrowed for as
+    /// long as the target lives: blk-crypto finds keyslots by the key's
+    /// address, so a key must not be freed (and another allocated at its
+    /// address) while a bio or a keyslot still refers to it.
+    ///
+    /// A bio that already has a crypto context is failed: nothing above a
+    /// target that does not pass the capability up (no
+    /// `DM_TARGET_PASSES_CRYPTO`) can have set one, and overwriting it would
+    /// leak it.
+    pub(crate) fn submit_encrypted_with(
+        mut self,
+        dev: &'a KeyedDev,
+        dun: u64,
+        per_io: P,
+    ) -> Mapped<'a> {
+        // SAFETY: the bio is live and ours.
+        if unsafe { bindings::rdm_bio_has_crypt_ctx(self.ptr.as_ptr()) } {
+            kernel::pr_warn_once!("bio already has a crypto context\n");
+            return self.kill();
+        }
+        self.set_dev(dev.dev());
+        // SAFETY: the bio is live, ours, and has no crypto context (checked
+        // above); the key is initialised and outlives the bio ('a).
+        unsafe { bindings::rdm_bio_crypt_set_ctx(self.ptr.as_ptr(), dev.key().as_raw(), dun) };
+        self.store_per_io(per_io);
+        // SAFETY: the bio is live, remapped and ours. When this returns
+        // false, blk-crypto took the bio over (fallback path) and may
+        // already have completed it; we do not touch it again.
+        if unsafe { bindings::__blk_crypto_submit_bio(self.ptr.as_ptr()) } {
+            Mapped::new(bindings::DM_MAPIO_REMAPPED)
+        } else {
+            Mapped::new(bindings::DM_MAPIO_SUBMITTED)
+        }
+    }
+
+    /// Sends a copy of the bio to `dev` at `sector` as well (a mirror leg),
+    /// chained so that this bio completes only once the copy has, and fails
+    /// if the copy fails. The device and the clone pool are borrowed for as
+    /// long as the target lives. On allocation failure the bio comes back
+    /// unchanged in `Err`.
+    pub(crate) fn clone_chained(
+        self,
+        dev: &'a DmDev,
+        sector: Sector,
+        bs: &'a BioSet,
+    ) -> Result<ChainedBio<'a, P>, Self> {
+        // SAFETY: the bio is live and ours; `dev` holds its block device and
+        // `bs` is an initialised bio_set, both for as long as the target
+        // lives, which is longer than the clone's flight (the clone
+        // completes before this bio does).
+        let r = unsafe {
+            bindings::rdm_bio_clone_chained(self.ptr.as_ptr(), dev.bdev(), sector, bs.as_raw())
+        };
+        if r == 0 {
+            Ok(ChainedBio { bio: self })
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl<'a> Bio<'a, ()> {
+    /// [`Bio::remap_with`] for targets without per-bio data.
+    pub(crate) fn remap(self) -> Mapped<'a> {
+        self.remap_with(())
+    }
+
+    /// [`Bio::defer_with`] for targets without per-bio data.
+    pub(crate) fn defer(self) -> (DeferredBio, Mapped<'a>) {
+        self.defer_with(())
+    }
+
+    /// [`Bio::submit_encrypted_with`] for targets without per-bio data.
+    pub(crate) fn submit_encrypted(self, dev: &'a KeyedDev, dun: u64) -> Mapped<'a> {
+        self.submit_encrypted_with(dev, dun, ())
+    }
+}
+
+/// A bio being mapped that has chained clones in flight: it can still be
+/// remapped, deferred or cloned again, but no longer killed or requeued.
+pub(crate) struct ChainedBio<'a, P = ()> {
+    bio: Bio<'a, P>,
+}
+
+bio_reads!(ChainedBio<'a, P>);
+
+impl<'a, P> ChainedBio<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        self.bio.ptr
+    }
+
+    /// See [`Bio::set_dev`].
+    pub(crate) fn set_dev(&mut self, dev: &'a DmDev) {
+        self.bio.set_dev(dev);
+    }
+
+    /// See [`Bio::set_sector`].
+    pub(crate) fn set_sector(&mut self, sector: Sector) {
+        self.bio.set_sector(sector);
+    }
+
+    /// See [`Bio::clone_chained`].
+    pub(crate) fn clone_chained(
+        self,
+        dev: &'a DmDev,
+        sector: Sector,
+        bs: &'a BioSet,
+    ) -> Result<Self, Self> {
+        self.bio
+            .clone_chained(dev, sector, bs)
+            .map_err(|bio| Self { bio })
+    }
+
+    /// See [`Bio::remap_with`].
+    pub(crate) fn remap_with(self, per_io: P) -> Mapped<'a> {
+        self.bio.remap_with(per_io)
+    }
+
+    /// See [`Bio::defer_with`]. Ending the deferred bio successfully keeps
+    /// an error a chained clone reported.
+    pub(crate) fn defer_with(self, per_io: P) -> (DeferredBio, Mapped<'a>) {
+        self.bio.defer_with(per_io)
+    }
+}
+
+impl<'a> ChainedBio<'a, ()> {
+    /// [`ChainedBio::remap_with`] for targets without per-bio data.
+    pub(crate) fn remap(self) -> Mapped<'a> {
+        self.remap_with(())
+    }
+
+    /// [`ChainedBio::defer_with`] for targets without per-bio data.
+    pub(crate) fn defer(self) -> (DeferredBio, Mapped<'a>) {
+        self.defer_with(())
+    }
+}
+
+/// Completes a bio, keeping an error already recorded (first error wins).
+fn end_bio(ptr: NonNull<bindings::bio>, result: Result) {
+    let err = match result {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    };
+    // SAFETY: callers pass a live bio whose completion they own and give up.
+    unsafe { bindings::rdm_bio_end(ptr.as_ptr(), err) };
+}
+
+/// A bio a target took over in `map` ([`Bio::defer_with`]) and finishes
+/// later, from any context.
+///
+/// # Invariants
+///
+/// `ptr` is a bio dm core passed to `map`, for which `map` returned
+/// `DM_MAPIO_SUBMITTED`, and which has been neither submitted nor ended;
+/// `accounts` is its target's `accounts_remapped_io`.
+pub(crate) struct DeferredBio {
+    ptr: NonNull<bindings::bio>,
+    accounts: bool,
+}
+
+// SAFETY: a bio may be submitted or completed from any thread by its owner.
+unsafe impl Send for DeferredBio {}
+
+bio_reads!(DeferredBio);
+
+impl DeferredBio {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        self.ptr
+    }
+
+    fn into_raw(self) -> NonNull<bindings::bio> {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// Submits the bio to the device `map` remapped it to. With
+    /// [`super::Target::ACCOUNTS_REMAPPED_IO`] dm core accounts it now
+    /// (`dm_submit_bio_remap()`); otherwise it did when `map` returned, and
+    /// the bio goes down with `submit_bio_noacct()`.
+    pub(crate) fn submit(self) {
+        let accounts = self.accounts;
+        let ptr = self.into_raw();
+        // SAFETY: by the type invariant the bio is ours and live; after this
+        // call it belongs to the block layer. dm_submit_bio_remap() is only
+        // used when the target set `accounts_remapped_io`, as dm core wants.
+        unsafe {
+            if accounts {
+                bindings::dm_submit_bio_remap(ptr.as_ptr(), core::ptr::null_mut());
+            } else {
+                bindings::submit_bio_noacct(ptr.as_ptr());
+            }
+        }
+    }
+
+    /// Completes the bio (`bio_endio()`): with `Err`, fails it with that
+    /// error; with `Ok`, keeps an error a chained clone or a part reported.
+    pub(crate) fn end(self, result: Result) {
+        end_bio(self.into_raw(), result);
+    }
+
+    /// Splits off a part of the completion (`bio_inc_remaining()`): the bio
+    /// completes once it and every part are ended, with the first error.
+    pub(crate) fn part(&mut self) -> BioPart {
+        // SAFETY: the bio is live and ours, not yet ended.
+        unsafe { bindings::rdm_bio_inc_remaining(self.ptr.as_ptr()) };
+        // INVARIANT: one more completion is owed, owned by the part.
+        BioPart { ptr: self.ptr }
+    }
+}
+
+impl Drop for DeferredBio {
+    fn drop(&mut self) {
+        // A deferred bio nobody finished: fail it rather than hang its
+        // submitter.
+        end_bio(self.ptr, Err(EIO));
+    }
+}
+
+/// One part of a [`DeferredBio`]'s completion ([`DeferredBio::part`]).
+///
+/// # Invariants
+///
+/// `ptr` is a live bio that owes this part one `bio_endio()`.
+pub(crate) struct BioPart {
+    ptr: NonNull<bindings::bio>,
+}
+
+// SAFETY: a part may be ended from any thread.
+unsafe impl Send for BioPart {}
+
+impl BioPart {
+    /// Ends this part; see [`DeferredBio::end`].
+    pub(crate) fn end(self, result: Result) {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        end_bio(ptr, result);
+    }
+}
+
+impl Drop for BioPart {
+    fn drop(&mut self) {
+        end_bio(self.ptr, Err(EIO));
+    }
+}
+
+/// A FIFO of deferred bios linked through their own `bi_next` (C's
+/// `bio_list`): queueing a bio never allocates, so it cannot fail.
+///
+/// # Invariants
+///
+/// `head` .. `tail`, linked by `bi_next`, are the bios of [`DeferredBio`]s
+/// pushed and not popped, all with `accounts_remapped_io` = `accounts`.
+pub(crate) struct BioList {
+    head: Option<NonNull<bindings::bio>>,
+    tail: Option<NonNull<bindings::bio>>,
+    accounts: bool,
+}
+
+// SAFETY: the list owns its bios, which may be finished from any thread.
+unsafe impl Send for BioList {}
+
+impl BioList {
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: None,
+            tail: None,
+            accounts: false,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    pub(crate) fn push(&mut self, bio: DeferredBio) {
+        // One target's bios all share the flag; a list is the target's.
+        self.accounts = bio.accounts;
+        let ptr = bio.into_raw();
+        // SAFETY: the bio is ours; a bio that is neither submitted nor ended
+        // leaves `bi_next` to its owner, as C's bio_list does.
+        unsafe { (*ptr.as_ptr()).bi_next = core::ptr::null_mut() };
+        match self.tail {
+            // SAFETY: `tail` is a bio of the list, ours by the invariant.
+            Some(tail) => unsafe { (*tail.as_ptr()).bi_next = ptr.as_ptr() },
+            None => self.head = Some(ptr),
+        }
+        // INVARIANT: `ptr` is linked at the tail.
+        self.tail = Some(ptr);
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<DeferredBio> {
+        let ptr = self.head?;
+        // SAFETY: `ptr` is the list's head, ours by the invariant.
+        let next =
+            unsafe { core::mem::replace(&mut (*ptr.as_ptr()).bi_next, core::ptr::null_mut()) };
+        self.head = NonNull::new(next);
+        if self.head.is_none() {
+            self.tail = None;
+        }
+        // INVARIANT: unlinked from the list, owned by the returned value.
+        Some(DeferredBio {
+            ptr,
+            accounts: self.accounts,
+        })
+    }
+
+    /// Takes every bio, leaving the list empty (to finish them outside a lock).
+    pub(crate) fn take(&mut self) -> Self {
+        core::mem::take(self)
+    }
+}
+
+impl Default for BioList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for BioList {
+    fn drop(&mut self) {
+        // Each popped bio is failed as it drops.
+        while self.pop().is_some() {}
+    }
+}
+
+/// A bio completing, as `end_io` sees it. Its iterator has been advanced
+/// by the completion, so it has no sector or size: a target records what
+/// `end_io` needs in its per-bio data at map time.
+///
+/// # Invariants
+///
+/// `ptr` is a live bio in its `end_io` call for `'a`.
+pub(crate) struct EndingBio<'a> {
+    ptr: NonNull<bindings::bio>,
+    _p: PhantomData<&'a ()>,
+}
+
+impl EndingBio<'_> {
+    /// # Safety
+    ///
+    /// `ptr` must be the bio of an `end_io` call that lasts for the returned
+    /// lifetime.
     pub(super) unsafe fn from_raw(ptr: NonNull<bindings::bio>) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self {
@@ -46,189 +602,45 @@ impl Bio<'_> {
         }
     }
 
-    fn raw(&self) -> &bindings::bio {
-        // SAFETY: by the type invariant the bio is valid and owned by us.
-        unsafe { self.ptr.as_ref() }
-    }
-
-    fn raw_mut(&mut self) -> &mut bindings::bio {
-        // SAFETY: by the type invariant the bio is valid and owned by us.
-        unsafe { self.ptr.as_mut() }
-    }
-
-    /// The first sector, in the dm device's address space until remapped.
-    pub(crate) fn sector(&self) -> Sector {
-        self.raw().bi_iter.bi_sector
-    }
-
-    pub(crate) fn set_sector(&mut self, sector: Sector) {
-        self.raw_mut().bi_iter.bi_sector = sector;
-    }
-
-    /// The size in 512-byte sectors (`bio_sectors()`).
-    pub(crate) fn sectors(&self) -> u32 {
-        self.raw().bi_iter.bi_size >> SECTOR_SHIFT
-    }
-
     pub(crate) fn op(&self) -> Op {
-        match self.raw().bi_opf & bindings::REQ_OP_MASK {
-            bindings::REQ_OP_READ => Op::Read,
-            bindings::REQ_OP_WRITE => Op::Write,
-            bindings::REQ_OP_FLUSH => Op::Flush,
-            bindings::REQ_OP_DISCARD => Op::Discard,
-            _ => Op::Other,
-        }
+        op(self.ptr)
     }
 
-    /// Whether the bio asks for a cache flush before it (`REQ_PREFLUSH`).
+    /// Whether the bio asked for a cache flush before it (`REQ_PREFLUSH`).
     pub(crate) fn is_preflush(&self) -> bool {
-        self.raw().bi_opf & bindings::REQ_PREFLUSH != 0
+        opf(self.ptr) & bindings::REQ_PREFLUSH != 0
+    }
+}
+
+/// The completion status of a bio, which `end_io` may change.
+pub(crate) struct BlkStatus<'a>(pub(super) &'a mut bindings::blk_status_t);
+
+impl BlkStatus<'_> {
+    pub(crate) fn is_ok(&self) -> bool {
+        *self.0 == bindings::BLK_STS_OK
     }
 
-    /// Whether the bio must be durable when it completes (`REQ_FUA`).
-    pub(crate) fn is_fua(&self) -> bool {
-        self.raw().bi_opf & bindings::REQ_FUA != 0
+    /// The status as a kernel error (`blk_status_to_errno()`).
+    pub(crate) fn to_result(&self) -> Result {
+        // SAFETY: a plain conversion of a status value.
+        to_result(unsafe { bindings::blk_status_to_errno(*self.0) })
     }
 
-    /// Whether the bio carries data pages (`bio_has_data()`).
-    pub(crate) fn has_data(&self) -> bool {
-        // SAFETY: by the type invariant the bio is valid.
-        unsafe { bindings::rdm_bio_has_data(self.ptr.as_ptr()) }
-    }
-
-    /// Redirects the bio to `dev` (`bio_set_dev()`).
-    pub(crate) fn set_dev(&mut self, dev: &DmDev) {
-        // SAFETY: the bio is valid and ours; `dev` holds its block device.
-        unsafe { bindings::rdm_bio_set_dev(self.ptr.as_ptr(), dev.bdev()) };
-    }
-
-    pub(crate) fn has_crypt_ctx(&self) -> bool {
-        // SAFETY: by the type invariant the bio is valid.
-        unsafe { bindings::rdm_bio_has_crypt_ctx(self.ptr.as_ptr()) }
-    }
-
-    /// Sends a copy of the bio to `dev` at `sector` as well (a mirror leg),
-    /// chained so that this bio completes only once the copy has, and fails
-    /// if the copy fails. Call before remapping and returning this bio.
-    pub(crate) fn clone_chained(&mut self, dev: &DmDev, sector: Sector, bs: &BioSet) -> Result {
-        // SAFETY: the bio is ours and live; `dev` holds its block device;
-        // `bs` is an initialised bio_set that outlives the clone (a target
-        // drops its `BioSet` only after all of its I/O has completed).
-        to_result(unsafe {
-            bindings::rdm_bio_clone_chained(self.ptr.as_ptr(), dev.bdev(), sector, bs.as_raw())
-        })
-    }
-
-    /// Takes the bio over to finish it later, from any context (for
-    /// example a workqueue): `map` must return the [`MapResult`] given
-    /// with it. The returned bio must be submitted or ended; dropping it
-    /// ends it with an I/O error rather than leak it.
-    pub(crate) fn defer(self) -> (DeferredBio, MapResult) {
-        // INVARIANT: dm core gave us the bio in `map`, and `map` returns
-        // `Submitted`, so the target owns it until it submits or ends it.
-        let bio = Bio {
-            ptr: self.ptr,
-            _p: PhantomData,
+    /// Sets the status: success, or the block status for `Err`'s errno
+    /// (`errno_to_blk_status()`; unknown errnos become `BLK_STS_IOERR`).
+    pub(crate) fn set(&mut self, result: Result) {
+        *self.0 = match result {
+            Ok(()) => bindings::BLK_STS_OK,
+            // SAFETY: a plain conversion of an errno value.
+            Err(e) => unsafe { bindings::errno_to_blk_status(e.to_errno()) },
         };
-        (DeferredBio { bio }, MapResult::Submitted)
-    }
-
-    /// Attaches an inline-encryption context (`bio_crypt_set_ctx()`) and
-    /// submits the bio through blk-crypto, which uses the device's keyslots
-    /// or, if it has none, blk-crypto-fallback.
-    ///
-    /// `key` must belong to the target mapping this bio: dm core destroys a
-    /// target only after every bio it mapped has completed, so the key
-    /// outlives the bio that points at it.
-    ///
-    /// A bio that already has a crypto context is failed: nothing above a
-    /// target that does not pass the capability up (no
-    /// `DM_TARGET_PASSES_CRYPTO`) can have set one, and overwriting it would
-    /// leak it.
-    pub(crate) fn submit_encrypted(self, key: &BlkCryptoKey, dun: u64) -> MapResult {
-        if self.has_crypt_ctx() {
-            kernel::pr_warn_once!("bio already has a crypto context\n");
-            return MapResult::Kill;
-        }
-        // SAFETY: the bio is valid and ours, and carries no crypt context
-        // (checked above); `key` is an initialised key that outlives the
-        // bio, as argued above.
-        unsafe { bindings::rdm_bio_crypt_set_ctx(self.ptr.as_ptr(), key.as_raw(), dun) };
-        // SAFETY: the bio is valid, remapped by the caller and ours. When it
-        // returns false, blk-crypto took it over (fallback path).
-        if unsafe { bindings::__blk_crypto_submit_bio(self.ptr.as_ptr()) } {
-            MapResult::Remapped
-        } else {
-            MapResult::Submitted
-        }
-    }
-}
-
-/// A bio a target took over in `map` ([`Bio::defer`]) and finishes later.
-///
-/// # Invariants
-///
-/// `bio` is a bio dm core passed to `map`, for which `map` returned
-/// `DM_MAPIO_SUBMITTED`, and which has been neither submitted nor ended.
-/// The `'static` only says the target owns it now; it is never handed out by
-/// value, so nothing can submit it behind the owner's back.
-pub(crate) struct DeferredBio {
-    bio: Bio<'static>,
-}
-
-// SAFETY: a bio may be submitted or completed from any thread by its owner.
-unsafe impl Send for DeferredBio {}
-
-impl DeferredBio {
-    /// The bio, to read or remap. Only by reference: the consuming methods
-    /// of `Bio` (which submit it) need it by value.
-    pub(crate) fn bio(&mut self) -> &mut Bio<'static> {
-        &mut self.bio
-    }
-
-    /// Submits the remapped bio to its (new) device, with dm core's
-    /// accounting (`dm_submit_bio_remap()`).
-    pub(crate) fn submit_remapped(self) {
-        let ptr = self.bio.ptr;
-        core::mem::forget(self);
-        // SAFETY: by the type invariant the bio is ours and live; after this
-        // call it belongs to the block layer, and `self` was forgotten so it
-        // is not ended again.
-        unsafe { bindings::dm_submit_bio_remap(ptr.as_ptr(), core::ptr::null_mut()) };
-    }
-
-    /// Completes the bio, successfully or with an I/O error (`bio_endio()`).
-    pub(crate) fn end(self, ok: bool) {
-        let ptr = self.bio.ptr;
-        core::mem::forget(self);
-        end_bio(ptr, ok);
-    }
-}
-
-impl Drop for DeferredBio {
-    fn drop(&mut self) {
-        // A deferred bio nobody finished: fail it rather than hang its
-        // submitter.
-        end_bio(self.bio.ptr, false);
-    }
-}
-
-fn end_bio(ptr: NonNull<bindings::bio>, ok: bool) {
-    let status = if ok {
-        bindings::BLK_STS_OK
-    } else {
-        bindings::BLK_STS_IOERR
-    };
-    // SAFETY: callers pass a live bio they own and give up; bio_endio()
-    // completes it exactly once.
-    unsafe {
-        (*ptr.as_ptr()).bi_status = status;
-        bindings::bio_endio(ptr.as_ptr());
     }
 }
 
 /// A pool to allocate bio clones from (`struct bio_set`), for targets that
-/// send one bio to several devices.
+/// send one bio to several devices. Bios borrow it for as long as the
+/// target lives ([`Bio::clone_chained`]), so it is exited only after every
+/// clone from it has completed.
 ///
 /// # Invariants
 ///
@@ -259,8 +671,9 @@ impl BioSet {
 
 impl Drop for BioSet {
     fn drop(&mut self) {
-        // SAFETY: initialised by the type invariant; no clone from it is
-        // alive, as its owner drops it only after its I/O has completed.
+        // SAFETY: initialised by the type invariant. Clones borrow the set
+        // for the target's lifetime and complete before the target is
+        // destroyed; a set dropped earlier was never lent to a clone.
         unsafe { bindings::bioset_exit(self.bs.get()) };
     }
 }

@@ -83,9 +83,11 @@ impl BlkCryptoKey {
 
 impl Drop for BlkCryptoKey {
     fn drop(&mut self) {
-        // SAFETY: the key is ours and no bio points at it any more (it is
-        // dropped with its target); wiping it keeps key material out of
-        // freed memory, like kfree_sensitive().
+        // SAFETY: the key is ours. Bios only use a key through the
+        // `KeyedDev` it was started on, borrowed for the target's lifetime
+        // (`Bio::submit_encrypted_with`), so none is in flight; a key never
+        // started on a device was never used by one. Wiping it keeps key
+        // material out of freed memory, like kfree_sensitive().
         unsafe {
             bindings::rdm_memzero_explicit(
                 self.inner.get().cast(),
@@ -97,7 +99,14 @@ impl Drop for BlkCryptoKey {
 
 /// A device on which a key has been prepared with
 /// `blk_crypto_start_using_key()`; the key is evicted from the device's
-/// keyslots (or the fallback's) when this is dropped.
+/// keyslots (or the fallback's) when this is dropped. The only way to
+/// encrypt a bio is through one ([`super::Bio::submit_encrypted_with`]),
+/// which also sends the bio to this device: a key is only ever used on the
+/// device it was started on.
+///
+/// # Invariants
+///
+/// `key` was started on `dev` and is evicted from it only by `drop`.
 pub(crate) struct KeyedDev {
     key: BlkCryptoKey,
     dev: DmDev,
@@ -107,6 +116,7 @@ impl KeyedDev {
     pub(crate) fn new(dev: DmDev, key: BlkCryptoKey) -> Result<Self> {
         // SAFETY: `dev` holds its block device and `key` is initialised.
         to_result(unsafe { bindings::blk_crypto_start_using_key(dev.bdev(), key.as_raw()) })?;
+        // INVARIANT: started above.
         Ok(Self { key, dev })
     }
 
@@ -121,9 +131,11 @@ impl KeyedDev {
 
 impl Drop for KeyedDev {
     fn drop(&mut self) {
-        // SAFETY: the device is still held (fields drop after this), the key
-        // is initialised, and no bio uses it any more (the target is being
-        // destroyed). Evicting before dm_put_device() matches upstream.
+        // SAFETY: the device is held (its handle drops after this), the key
+        // was started on it, and no bio uses it any more: bios borrow a
+        // `KeyedDev` for the target's lifetime, and all of them complete
+        // before the target is destroyed. Evicting before the device is put
+        // matches upstream.
         unsafe { bindings::blk_crypto_evict_key(self.dev.bdev(), self.key.as_raw()) };
     }
 }

@@ -7,6 +7,8 @@
 #include <linux/bio.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/module.h>
 #include <linux/key.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
@@ -106,4 +108,47 @@ int rdm_bio_clone_chained(struct bio *bio, struct block_device *bdev,
 	bio_chain(clone, bio);
 	submit_bio_noacct(clone);
 	return 0;
+}
+
+/*
+ * Complete @bio; a non-zero @err fails it unless an error is already
+ * recorded (first error wins, as bio_chain_endio() does for a parent).
+ */
+void rdm_bio_end(struct bio *bio, int err)
+{
+	if (err)
+		cmpxchg(&bio->bi_status, BLK_STS_OK, errno_to_blk_status(err));
+	bio_endio(bio);
+}
+
+void rdm_bio_inc_remaining(struct bio *bio)
+{
+	bio_inc_remaining(bio);
+}
+
+/*
+ * dm_accept_partial_bio() BUG()s on duplicate (flush, discard, ...), atomic
+ * and zoned-write bios and on a size it cannot accept: only call it for a
+ * read or write with data, and 0 < @n_sectors <= the bio's size.
+ */
+bool rdm_accept_partial_bio(struct bio *bio, unsigned int n_sectors)
+{
+	enum req_op op = bio_op(bio);
+
+	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || !bio_has_data(bio) ||
+	    (bio->bi_opf & REQ_ATOMIC) || bdev_is_zoned(bio->bi_bdev) ||
+	    !n_sectors || n_sectors > bio_sectors(bio))
+		return false;
+	dm_accept_partial_bio(bio, n_sectors);
+	return true;
+}
+
+void rdm_flush_workqueue(struct workqueue_struct *wq)
+{
+	flush_workqueue(wq);
+}
+
+bool rdm_module_going(struct module *mod)
+{
+	return !module_is_live(mod);
 }

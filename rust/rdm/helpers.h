@@ -13,6 +13,7 @@ struct block_device;
 struct blk_crypto_key;
 struct workqueue_struct;
 struct bio_set;
+struct module;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -26,5 +27,10 @@ struct workqueue_struct *rdm_alloc_workqueue(const char *name);
 int rdm_bioset_init(struct bio_set *bs);
 int rdm_bio_clone_chained(struct bio *bio, struct block_device *bdev,
 			  sector_t sector, struct bio_set *bs);
+void rdm_bio_end(struct bio *bio, int err);
+void rdm_bio_inc_remaining(struct bio *bio);
+bool rdm_accept_partial_bio(struct bio *bio, unsigned int n_sectors);
+void rdm_flush_workqueue(struct workqueue_struct *wq);
+bool rdm_module_going(struct module *mod);
 
 #endif

@@ -20,6 +20,11 @@ pub(crate) enum KeyType {
 
 /// Key bytes on the stack, wiped on drop like `memzero_explicit()`.
 ///
+/// Made empty and filled in place (`fill` hands out the bytes to write):
+/// key material is meant never to be moved, since every move of the buffer
+/// would leave an unwiped copy on the stack. So there is no constructor
+/// that takes key bytes, and the users take `&mut KeyBuf`.
+///
 /// # Invariants
 ///
 /// `len <= MAX_KEY_SIZE`.
@@ -29,13 +34,25 @@ pub(crate) struct KeyBuf {
 }
 
 impl KeyBuf {
-    /// A zeroed key of `len` bytes, or `None` if `len` is too large.
-    pub(crate) fn zeroed(len: usize) -> Option<Self> {
-        // INVARIANT: checked here.
-        (len <= MAX_KEY_SIZE).then_some(Self {
+    /// An empty buffer (no key material yet, so moving it is harmless).
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: 0 <= MAX_KEY_SIZE.
+        Self {
             buf: [0; MAX_KEY_SIZE],
-            len,
-        })
+            len: 0,
+        }
+    }
+
+    /// Makes the key `len` zeroed bytes long and returns them to be filled
+    /// in place, or `None` if `len` is too large.
+    pub(crate) fn fill(&mut self, len: usize) -> Option<&mut [u8]> {
+        if len > MAX_KEY_SIZE {
+            return None;
+        }
+        self.wipe();
+        // INVARIANT: checked above.
+        self.len = len;
+        Some(self.as_mut_slice())
     }
 
     // `get` rather than indexing: `len` is in bounds by the type invariant,
@@ -49,13 +66,25 @@ impl KeyBuf {
     }
 }
 
-impl Drop for KeyBuf {
-    fn drop(&mut self) {
+impl KeyBuf {
+    fn wipe(&mut self) {
         for b in self.buf.iter_mut() {
             // SAFETY: `b` is a valid, aligned `&mut u8`. The volatile write
             // keeps the compiler from dropping the wipe of a dead buffer.
             unsafe { core::ptr::write_volatile(b, 0) };
         }
         compiler_fence(Ordering::SeqCst);
+    }
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for KeyBuf {
+    fn drop(&mut self) {
+        self.wipe();
     }
 }

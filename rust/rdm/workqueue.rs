@@ -7,11 +7,16 @@
 //! work items allocates its own queue here; dropping it waits for every
 //! queued and running work item (`destroy_workqueue()`), so nothing runs
 //! the module's code once the target is gone.
+//!
+//! Only immediate work can be queued: `destroy_workqueue()` does not wait
+//! for the timer of delayed work, which would then queue onto a freed
+//! queue. The `kernel` crate's `Queue` (which offers `enqueue_delayed`) is
+//! therefore not handed out.
 
 use super::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
-use kernel::workqueue::Queue;
+use kernel::workqueue::{Queue, RawWorkItem};
 
 /// # Invariants
 ///
@@ -37,18 +42,33 @@ impl OwnedQueue {
         })
     }
 
-    /// The queue, for the `kernel` crate's `Work` items.
-    pub(crate) fn queue(&self) -> &Queue {
+    fn queue(&self) -> &Queue {
         // SAFETY: by the type invariant the workqueue lives as long as
         // `self`, which the returned reference cannot outlive.
         unsafe { Queue::from_raw(self.wq.as_ptr().cast()) }
+    }
+
+    /// Queues a work item to run as soon as possible (`queue_work()`).
+    pub(crate) fn enqueue<W, const ID: u64>(&self, w: W) -> W::EnqueueOutput
+    where
+        W: RawWorkItem<ID> + Send + 'static,
+    {
+        self.queue().enqueue(w)
+    }
+
+    /// Waits until every work item queued so far has run
+    /// (`flush_workqueue()`). Process context only.
+    pub(crate) fn flush(&self) {
+        // SAFETY: by the type invariant `wq` is live.
+        unsafe { bindings::rdm_flush_workqueue(self.wq.as_ptr()) };
     }
 }
 
 impl Drop for OwnedQueue {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `wq` is live and destroyed once;
-        // destroy_workqueue() drains it first.
+        // destroy_workqueue() drains it first, and no delayed work (whose
+        // timer it would not wait for) can have been queued on it.
         unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
     }
 }

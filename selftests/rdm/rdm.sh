@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../ktap.sh"
 
 setup() {
-	load_kmod brd rd_nr=1 rd_size=32768
+	load_kmod brd rd_nr=2 rd_size=65536
 	load_kmod dm-dust
 	# A device with a volatile write cache and FUA, so both flags reach us.
 	load_kmod null_blk nr_devices=1 gb=1 memory_backed=1 cache_size=16 fua=1
@@ -92,6 +92,7 @@ test_suspend_resume_hooks() {
 	dmsetup resume t
 	[ "$(counter t presuspends)" = 1 ] || fail "presuspends $(counter t presuspends)"
 	[ "$(counter t postsuspends)" = 1 ] || fail "postsuspends $(counter t postsuspends)"
+	[ "$(counter t preresumes)" -ge 1 ] || fail "preresumes $(counter t preresumes)"
 	[ "$(counter t resumes)" = $((r0 + 1)) ] || fail "resumes $(counter t resumes), was $r0"
 }
 
@@ -138,6 +139,110 @@ test_writes_cloned_to_mirror_leg() {
 	dd if=/dev/mapper/t of=/dev/null bs=4096 count=1 iflag=direct status=none || fail "read failed"
 }
 
+# delta DEV NAME CMD...: how much counter NAME moved while CMD ran.
+delta() {
+	local dev=$1 name=$2 before
+	shift 2
+	before=$(counter "$dev" "$name")
+	"$@"
+	echo $(($(counter "$dev" "$name") - before))
+}
+
+test_per_io_data_reaches_end_io() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	local d e
+	# 16 direct 4 KiB writes, nothing else in flight: map recorded 8
+	# sectors for each, and end_io got every record back.
+	d=$(delta t per_io_sectors dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct status=none)
+	[ "$d" = 128 ] || fail "end_io saw $d sectors recorded at map time, want 128"
+	e=$(delta t ended dd if=/dev/mapper/t of=/dev/null bs=4096 count=16 iflag=direct status=none)
+	[ "$e" = 16 ] || fail "end_io ran $e times for 16 reads"
+	# The same through the workqueue and a mirror leg (chained clones).
+	dmsetup remove t
+	mkdev t "0 8192 rdm_test /dev/ram0 0 /dev/ram1 0"
+	dmsetup message t 0 defer 1
+	d=$(delta t per_io_sectors dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct status=none)
+	[ "$d" = 128 ] || fail "deferred + mirrored: end_io saw $d sectors, want 128"
+}
+
+test_flushes_and_discards_reach_target_without_device_support() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	local minor d
+	minor=$(dmsetup info -c --noheadings -o minor t)
+	# brd has no volatile cache; the target asks for flushes all the same.
+	grep -q 'write back' "/sys/block/dm-$minor/queue/write_cache" ||
+		fail "flush_supported did not make the device take flushes"
+	d=$(delta t flushes dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 conv=fsync status=none)
+	[ "$d" -ge 1 ] || fail "fsync sent no flush to the target"
+	[ "$(cat "/sys/block/dm-$minor/queue/discard_max_bytes")" != 0 ] ||
+		fail "discards_supported did not make the device take discards"
+	d=$(delta t discards fio --name=trim --filename=/dev/mapper/t --rw=trim --bs=64k --size=256k \
+		--direct=1 --output=/dev/null)
+	[ "$d" -ge 4 ] || fail "$d discards reached the target for 4 trims"
+}
+
+test_absorbed_write_keeps_chained_leg_error() {
+	# A target that completes a write itself (as a cache absorbing it) with
+	# success must not hide a chained leg's failure: first error wins.
+	mkdev err "0 8192 error"
+	mkdev t "0 8192 rdm_test /dev/ram0 0 /dev/mapper/err 0"
+	dmsetup message t 0 defer 1
+	dmsetup message t 0 absorb 1
+	! dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 oflag=direct status=none 2>/dev/null ||
+		fail "an absorbed write hid the failure of its mirror leg"
+	dmsetup remove t
+	# With a good leg the absorbed write succeeds, and only the leg has it.
+	dd if=/dev/zero of=/dev/ram0 bs=4096 count=16 oflag=direct status=none
+	mkdev t "0 8192 rdm_test /dev/ram0 0 /dev/ram1 0"
+	dmsetup message t 0 defer 1
+	dmsetup message t 0 absorb 1
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct status=none || fail "absorbed write failed"
+	cmp <(dd if=/dev/ram1 bs=4096 count=16 iflag=direct status=none) /tmp/data || fail "leg lacks the data"
+	cmp -s <(dd if=/dev/ram0 bs=4096 count=16 iflag=direct status=none) /tmp/data &&
+		fail "an absorbed write reached the primary"
+	true
+}
+
+test_completion_in_parts() {
+	mkdev t "0 16384 rdm_test /dev/ram0 0"
+	dmsetup message t 0 defer 1
+	dmsetup message t 0 parts 3
+	fio --name=parts --filename=/dev/mapper/t --rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+		--numjobs=2 --size=1M --offset_increment=1M --verify=crc32c --do_verify=1 \
+		--output=/dev/null || fail "fio verify with bios completed in parts failed"
+	# One part failing with -ENOSPC fails the bio with exactly that error.
+	dmsetup message t 0 fail_part 1
+	local out
+	out=$(dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 oflag=direct 2>&1) &&
+		fail "a write succeeded although a part of it failed"
+	echo "$out" | grep -q 'No space left on device' || fail "the part's error was not kept: $out"
+}
+
+test_partial_bio_accepted() {
+	mkdev t "0 8192 rdm_test /dev/ram0 8"
+	dmsetup message t 0 split 8
+	local d
+	d=$(delta t partial dd if=/tmp/data of=/dev/mapper/t bs=65536 count=1 oflag=direct status=none)
+	[ "$d" -ge 1 ] || fail "no bio was accepted in part"
+	cmp <(dd if=/dev/ram0 bs=4096 skip=1 count=16 iflag=direct status=none) /tmp/data || fail "data lost"
+	cmp <(dd if=/dev/mapper/t bs=65536 count=1 iflag=direct status=none) /tmp/data || fail "read back differs"
+	[ "$(counter t writes)" -ge 16 ] || fail "dm core did not send the rest: $(counter t writes) writes"
+}
+
+test_device_handle_outlives_remove() {
+	# A device handle moved to the system workqueue: removing the device
+	# must wait for it rather than free the table under it (KASAN would
+	# report the use after free in the work item).
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	dmesg -c >/dev/null
+	dmsetup message t 0 hold_dev 1500
+	dmsetup remove t || fail "remove failed"
+	dmesg | grep -q "rdm_test: held device 1:0 ($(cat /sys/block/ram0/size) sectors) released" ||
+		fail "remove returned before the held handle was released: $(dmesg | tail -n 3)"
+	dmesg | grep -q 'rdm: waiting for device handles' || fail "the layer did not wait"
+	! dmsetup message t 0 hold_dev 1 2>/dev/null || fail "device still exists"
+}
+
 test_dm_event_raised() {
 	mkdev t "0 8192 rdm_test /dev/ram0 0"
 	local before after
@@ -173,6 +278,12 @@ ktap_run \
 	test_suspend_resume_hooks \
 	test_deferred_bios_submitted_from_workqueue \
 	test_writes_cloned_to_mirror_leg \
+	test_per_io_data_reaches_end_io \
+	test_flushes_and_discards_reach_target_without_device_support \
+	test_absorbed_write_keeps_chained_leg_error \
+	test_completion_in_parts \
+	test_partial_bio_accepted \
+	test_device_handle_outlives_remove \
 	test_dm_event_raised \
 	test_bad_message_rejected \
 	test_rmmod_after_removal

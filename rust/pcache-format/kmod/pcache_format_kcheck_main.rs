@@ -16,8 +16,6 @@ use kernel::prelude::*;
     unsafe_code,
     reason = "the rdm layer holds all of the crate's unsafe code"
 )]
-// This module uses only a small part of the shared layer.
-#[allow(dead_code, unused_imports)]
 mod rdm;
 
 #[path = "../src/lib.rs"]

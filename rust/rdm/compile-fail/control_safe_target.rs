@@ -1,11 +1,84 @@
 // expect: compiles
 //
-// The control case: a safe target fragment using the layer must build, so a
-// failing case fails for its own reason, not because the harness is broken.
+// The control case: a target that uses every piece the other cases misuse,
+// correctly. It must build, so a failing case fails for its own reason, not
+// because the harness or the fixture is broken.
 
-use super::rdm::args::parse_u64;
+use super::fixture::Fx;
+use super::rdm::{
+    BlkStatus, CtrError, EndIo, EndingBio, IoInfo, Mapped, Op, Target, TargetCtx, TargetInfo,
+};
+use kernel::prelude::*;
 
-#[allow(dead_code)]
-fn sectors(arg: &str) -> Option<u64> {
-    parse_u64(arg)
+/// Per-bio data: what end_io needs, recorded at map time.
+struct Note {
+    sectors: u32,
+}
+
+#[pin_data]
+struct Good {
+    #[pin]
+    fx: Fx,
+}
+
+#[vtable]
+impl Target for Good {
+    const NAME: &'static CStr = c"cf_good";
+    const VERSION: [u32; 3] = [0, 0, 0];
+    type PerIo = Note;
+
+    fn ctr(
+        ti: &mut TargetCtx<'_>,
+        _args: &[&str],
+    ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+        let fx = Fx::new(ti)?;
+        Ok(try_pin_init!(Self { fx <- fx }? CtrError))
+    }
+
+    fn map<'a>(&'a self, _ti: &IoInfo<'a>, mut bio: super::rdm::Bio<'a, Note>) -> Mapped<'a> {
+        let fx = &self.fx;
+        let note = Note {
+            sectors: bio.sectors(),
+        };
+        match bio.op() {
+            Op::Read => bio.submit_encrypted_with(&fx.keyed, 0, note),
+            Op::Write => match bio.clone_chained(&fx.dev, 0, &fx.bs) {
+                Ok(mut chained) => {
+                    chained.set_dev(&fx.dev);
+                    let (deferred, mapped) = chained.defer_with(note);
+                    deferred.end(Ok(()));
+                    mapped
+                }
+                Err(bio) => bio.kill(),
+            },
+            Op::Discard => bio.requeue(),
+            _ => {
+                bio.set_dev(&fx.dev);
+                bio.remap_with(note)
+            }
+        }
+    }
+
+    fn end_io(
+        &self,
+        _ti: &IoInfo<'_>,
+        bio: &EndingBio<'_>,
+        note: Note,
+        status: &mut BlkStatus<'_>,
+    ) -> EndIo {
+        if bio.op() == Op::Read && note.sectors > 0 && !status.is_ok() {
+            status.set(Err(EIO));
+        }
+        EndIo::Done
+    }
+
+    fn message(
+        &self,
+        ti: &TargetInfo<'_>,
+        _args: &[&str],
+        _out: &mut super::rdm::StatusWriter<'_>,
+    ) -> Result {
+        ti.raise_event();
+        Ok(())
+    }
 }

@@ -1,40 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `rdm_test`: a linear target that exercises every optional hook of the rdm
-//! layer, for selftests/rdm. Not for production use.
+//! `rdm_test`: a linear target that exercises every optional hook and every
+//! piece of the rdm layer, for selftests/rdm. Not for production use.
 //!
 //! Table: `<dev_path> <offset> [<mirror_path> <mirror_offset>]`; with a
-//! mirror, writes are also cloned to it (`Bio::clone_chained`). Status (INFO) and `dmsetup message <dev> 0
-//! stats` print its counters; `dmsetup message <dev> 0 swallow_errors <0|1>`
-//! makes `end_io` complete failed bios successfully, which shows that the
-//! layer hands `end_io` the real status and honours a changed one;
-//! `dmsetup message <dev> 0 defer <0|1>` makes `map` take every bio over and
-//! submit it later from the target's own workqueue (`DeferredBio`);
-//! `dmsetup message <dev> 0 event` raises a dm event.
+//! mirror, writes are also cloned to it (`Bio::clone_chained`). Status
+//! (INFO) and `dmsetup message <dev> 0 stats` print its counters. Messages
+//! (all `<0|1>` unless said otherwise):
+//!
+//! - `swallow_errors`: `end_io` completes failed bios successfully, which
+//!   shows that the layer hands `end_io` the real status and honours a
+//!   changed one;
+//! - `defer`: `map` takes every bio over and submits it later from the
+//!   target's own workqueue (`DeferredBio`, `BioList`);
+//! - `absorb`: deferred writes are ended (successfully) instead of
+//!   submitted, as a cache that absorbed them would: with a mirror, a
+//!   failing leg must still fail them;
+//! - `parts <0-4>`: each deferred bio is split into that many extra
+//!   completion parts (`DeferredBio::part`), ended by the work item;
+//! - `fail_part`: the last part ends with `-ENOSPC`, which must reach the
+//!   submitter as "No space left on device" (first error wins);
+//! - `split <sectors>`: `map` accepts only that many sectors of each data
+//!   bio (`dm_accept_partial_bio`; 0: off);
+//! - `hold_dev <ms>`: a spare handle of the device goes to a work item on
+//!   the *system* workqueue that sleeps, reads the device size and drops
+//!   it: `dmsetup remove` meanwhile must wait for it, not free the table;
+//! - `event`: raises a dm event.
+//!
+//! Per-bio data records each bio's size at map time; `end_io` sums it
+//! (`per_io_sectors`), since the completed bio's iterator is advanced.
 
 // Target code is safe Rust: `unsafe` and FFI live in the rdm layer only.
 #![deny(unsafe_code)]
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock, Arc, SpinLock};
-use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
+use kernel::time::{delay::fsleep, Delta};
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 #[path = "../mod.rs"]
 #[expect(
     unsafe_code,
     reason = "the rdm layer holds all of the crate's unsafe code"
 )]
-// Each target uses a different part of the shared layer.
-#[allow(dead_code, unused_imports)]
 mod rdm;
 
 use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
-    Bio, BioSet, BlkStatus, CtrError, DeferredBio, DevIter, DmDev, EndIo, MapResult, Op,
-    Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
+    Bio, BioList, BioSet, BlkStatus, CtrError, DevIter, DmDev, EndIo, EndingBio, IoInfo, Mapped,
+    Op, Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -64,22 +81,37 @@ struct Counters {
     writes: AtomicU64,
     flushes: AtomicU64,
     fua: AtomicU64,
+    discards: AtomicU64,
     errors: AtomicU64,
     swallowed: AtomicU64,
     deferred: AtomicU64,
     mirrored: AtomicU64,
+    partial: AtomicU64,
+    ended: AtomicU64,
+    per_io_sectors: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
+    preresumes: AtomicU64,
     resumes: AtomicU64,
 }
 
-/// Bios `map` took over, waiting for the work item to submit them.
+/// How `map` treats bios, set by messages.
+#[derive(Clone, Copy, Default)]
+struct Config {
+    defer: bool,
+    split: u32,
+}
+
+/// Bios `map` took over, waiting for the work item to finish them.
 #[pin_data]
 struct Deferred {
     #[pin]
-    bios: SpinLock<KVec<DeferredBio>>,
+    bios: SpinLock<BioList>,
     #[pin]
     work: Work<Deferred>,
+    absorb: AtomicBool,
+    parts: AtomicU8,
+    fail_part: AtomicBool,
 }
 
 impl_has_work! {
@@ -90,12 +122,35 @@ impl WorkItem for Deferred {
     type Pointer = Arc<Deferred>;
 
     fn run(this: Arc<Deferred>) {
-        // Submit outside the lock; map may be adding more meanwhile, and
+        // Finish outside the lock; map may be adding more meanwhile, and
         // queues the work again for those.
-        let bios = core::mem::replace(&mut *this.bios.lock(), KVec::new());
-        for bio in bios {
-            bio.submit_remapped();
+        let mut bios = this.bios.lock().take();
+        while let Some(bio) = bios.pop() {
+            match bio.op() {
+                // A test target "supports" discards by dropping them.
+                Op::Discard => bio.end(Ok(())),
+                Op::Write if this.absorb.load(Relaxed) => bio.end(Ok(())),
+                _ => Self::submit(&this, bio),
+            }
         }
+    }
+}
+
+impl Deferred {
+    fn submit(this: &Deferred, mut bio: rdm::DeferredBio) {
+        let n = this.parts.load(Relaxed);
+        let fail = this.fail_part.load(Relaxed);
+        // Parts are ended before the bio is submitted, so that the bio
+        // completes when the device below completes it.
+        for i in 0..n {
+            let part = bio.part();
+            part.end(if fail && i + 1 == n {
+                Err(ENOSPC)
+            } else {
+                Ok(())
+            });
+        }
+        bio.submit();
     }
 }
 
@@ -106,12 +161,51 @@ struct Mirror {
     clones: BioSet,
 }
 
+/// Carries a spare device handle on the system workqueue (`hold_dev`).
+#[pin_data]
+struct Holder {
+    dev: DmDev,
+    ms: u32,
+    #[pin]
+    work: Work<Holder>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Holder { self.work }
+}
+
+impl WorkItem for Holder {
+    type Pointer = Arc<Holder>;
+
+    fn run(this: Arc<Holder>) {
+        fsleep(Delta::from_millis(i64::from(this.ms)));
+        // The table may have been removed meanwhile: the handle keeps the
+        // device (and the table's teardown) waiting, so this reads live data.
+        pr_info!(
+            "rdm_test: held device {} ({} sectors) released\n",
+            this.dev.name(),
+            this.dev.nr_sectors()
+        );
+    }
+}
+
+/// What `map` records per bio for `end_io`.
+struct Note {
+    sectors: u32,
+}
+
+#[pin_data]
 struct RdmTest {
     dev: DmDev,
     start: u64,
     mirror: Option<Mirror>,
+    /// A second handle to `dev`, for `hold_dev`.
+    #[pin]
+    spare: SpinLock<Option<DmDev>>,
+    /// Held inline: the target object is pinned.
+    #[pin]
+    cfg: SpinLock<Config>,
     swallow_errors: AtomicBool,
-    defer: AtomicBool,
     deferred: Arc<Deferred>,
     /// Dropped with the target: drains the work before the module can go.
     queue: OwnedQueue,
@@ -123,85 +217,29 @@ impl RdmTest {
         let n = &self.n;
         let _ = write!(
             out,
-            "reads {} writes {} flushes {} fua {} errors {} swallowed {} deferred {} mirrored {} presuspends {} postsuspends {} resumes {}",
+            "reads {} writes {} flushes {} fua {} discards {} errors {} swallowed {} deferred {} \
+             mirrored {} partial {} ended {} per_io_sectors {} presuspends {} postsuspends {} \
+             preresumes {} resumes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
             n.fua.load(Relaxed),
+            n.discards.load(Relaxed),
             n.errors.load(Relaxed),
             n.swallowed.load(Relaxed),
             n.deferred.load(Relaxed),
             n.mirrored.load(Relaxed),
+            n.partial.load(Relaxed),
+            n.ended.load(Relaxed),
+            n.per_io_sectors.load(Relaxed),
             n.presuspends.load(Relaxed),
             n.postsuspends.load(Relaxed),
+            n.preresumes.load(Relaxed),
             n.resumes.load(Relaxed),
         );
     }
-}
 
-#[vtable]
-impl Target for RdmTest {
-    const NAME: &'static CStr = c"rdm_test";
-    const VERSION: [u32; 3] = [0, 1, 0];
-
-    fn ctr(ti: &mut TargetCtx<'_>, args: &[&str]) -> Result<KBox<Self>, CtrError> {
-        const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>]";
-        let mut args = ArgSet::new(args);
-        let path = args.next(USAGE)?;
-        let start = parse_u64(args.next(USAGE)?).ok_or(c"Invalid offset")?;
-        let mirror_args = match args.len() {
-            0 => None,
-            2 => Some((args.next(USAGE)?, args.next(USAGE)?)),
-            _ => return Err(USAGE.into()),
-        };
-        let oom = |_| CtrError {
-            msg: c"Out of memory",
-            err: ENOMEM,
-        };
-        let lookup = |err| CtrError {
-            msg: c"Device lookup failed",
-            err,
-        };
-        let dev = ti.get_device(path).map_err(lookup)?;
-        let mirror = match mirror_args {
-            None => None,
-            Some((path, start)) => Some(Mirror {
-                start: parse_u64(start).ok_or(c"Invalid mirror offset")?,
-                dev: ti.get_device(path).map_err(lookup)?,
-                clones: BioSet::new().map_err(oom)?,
-            }),
-        };
-        let deferred = Arc::pin_init(
-            pin_init!(Deferred {
-                bios <- new_spinlock!(KVec::new()),
-                work <- new_work!("rdm_test::deferred"),
-            }),
-            GFP_KERNEL,
-        )
-        .map_err(oom)?;
-        let queue = OwnedQueue::new(c"rdm_test").map_err(oom)?;
-        ti.set_num_flush_bios(1);
-        ti.set_accounts_remapped_io();
-        KBox::new(
-            Self {
-                dev,
-                start,
-                mirror,
-                swallow_errors: AtomicBool::new(false),
-                defer: AtomicBool::new(false),
-                deferred,
-                queue,
-                n: Counters::default(),
-            },
-            GFP_KERNEL,
-        )
-        .map_err(|_| CtrError {
-            msg: c"Out of memory",
-            err: ENOMEM,
-        })
-    }
-
-    fn map(&self, ti: &TargetInfo<'_>, mut bio: Bio<'_>) -> MapResult {
+    fn count(&self, bio: &Bio<'_, Note>) {
         let n = &self.n;
         if bio.is_preflush() {
             n.flushes.fetch_add(1, Relaxed);
@@ -212,43 +250,167 @@ impl Target for RdmTest {
         match bio.op() {
             Op::Read => n.reads.fetch_add(1, Relaxed),
             Op::Write => n.writes.fetch_add(1, Relaxed),
+            Op::Discard => n.discards.fetch_add(1, Relaxed),
             _ => 0,
         };
+    }
+
+    /// Hands a spare device handle to the system workqueue for `ms`.
+    fn hold_dev(&self, ms: u32) -> Result {
+        let dev = self.spare.lock().take().ok_or(EBUSY)?;
+        let holder = Arc::pin_init(
+            pin_init!(Holder {
+                dev,
+                ms,
+                work <- new_work!("rdm_test::hold_dev"),
+            }),
+            GFP_KERNEL,
+        )?;
+        // Freshly made, so it cannot be queued already.
+        let _ = workqueue::system().enqueue(holder);
+        Ok(())
+    }
+}
+
+/// `0` or `1` as a flag.
+fn flag(v: &str) -> Result<bool> {
+    match v {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(EINVAL),
+    }
+}
+
+#[vtable]
+impl Target for RdmTest {
+    const NAME: &'static CStr = c"rdm_test";
+    const VERSION: [u32; 3] = [0, 2, 0];
+    const ACCOUNTS_REMAPPED_IO: bool = true;
+    type PerIo = Note;
+
+    fn ctr(
+        ti: &mut TargetCtx<'_>,
+        args: &[&str],
+    ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+        const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>]";
+        let mut args = ArgSet::new(args);
+        let path = args.next(USAGE)?;
+        let start = parse_u64(args.next(USAGE)?).ok_or(c"Invalid offset")?;
+        let mirror_args = match args.len() {
+            0 => None,
+            2 => Some((args.next(USAGE)?, args.next(USAGE)?)),
+            _ => return Err(USAGE.into()),
+        };
+        let lookup = |err| CtrError {
+            msg: c"Device lookup failed",
+            err,
+        };
+        let dev = ti.get_device(path).map_err(lookup)?;
+        let spare = ti.get_device(path).map_err(lookup)?;
+        let mirror = match mirror_args {
+            None => None,
+            Some((path, start)) => Some(Mirror {
+                start: parse_u64(start).ok_or(c"Invalid mirror offset")?,
+                dev: ti.get_device(path).map_err(lookup)?,
+                clones: BioSet::new().map_err(|_| CtrError::oom())?,
+            }),
+        };
+        let deferred = Arc::pin_init(
+            pin_init!(Deferred {
+                bios <- new_spinlock!(BioList::new()),
+                work <- new_work!("rdm_test::deferred"),
+                absorb: AtomicBool::new(false),
+                parts: AtomicU8::new(0),
+                fail_part: AtomicBool::new(false),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(|_| CtrError::oom())?;
+        let queue = OwnedQueue::new(c"rdm_test").map_err(|_| CtrError::oom())?;
+        ti.set_num_flush_bios(1);
+        ti.set_num_discard_bios(1);
+        // Flushes and discards reach the target whatever the devices below
+        // support: a write-back cache needs both.
+        ti.set_flush_supported();
+        ti.set_discards_supported();
+        Ok(try_pin_init!(Self {
+            dev,
+            start,
+            mirror,
+            spare <- new_spinlock!(Some(spare)),
+            cfg <- new_spinlock!(Config::default()),
+            swallow_errors: AtomicBool::new(false),
+            deferred,
+            queue,
+            n: Counters::default(),
+        }? CtrError))
+    }
+
+    fn map<'a>(&'a self, ti: &IoInfo<'a>, mut bio: Bio<'a, Note>) -> Mapped<'a> {
+        self.count(&bio);
+        let cfg = *self.cfg.lock();
+        if cfg.split > 0 && cfg.split < bio.sectors() && bio.accept_partial(cfg.split).is_ok() {
+            self.n.partial.fetch_add(1, Relaxed);
+        }
         let offset = ti.offset(bio.sector());
-        if let (Some(m), Op::Write) = (&self.mirror, bio.op()) {
-            // Every write, empty flushes included, also goes to the mirror.
-            let sector = if bio.sectors() > 0 {
-                m.start.wrapping_add(offset)
-            } else {
-                0
-            };
-            if bio.clone_chained(&m.dev, sector, &m.clones).is_err() {
-                return MapResult::Kill;
-            }
-            n.mirrored.fetch_add(1, Relaxed);
+        let note = Note {
+            sectors: bio.sectors(),
+        };
+        if bio.op() == Op::Discard {
+            // Completed by the work item without reaching the device.
+            let (bio, mapped) = bio.defer_with(note);
+            self.defer(bio);
+            return mapped;
         }
         bio.set_dev(&self.dev);
         if bio.sectors() > 0 {
             bio.set_sector(self.start.wrapping_add(offset));
         }
-        if !self.defer.load(Relaxed) {
-            return MapResult::Remapped;
+        let (Some(m), Op::Write) = (&self.mirror, bio.op()) else {
+            return if cfg.defer {
+                let (bio, mapped) = bio.defer_with(note);
+                self.defer(bio);
+                mapped
+            } else {
+                bio.remap_with(note)
+            };
+        };
+        // Every write, empty flushes included, also goes to the mirror.
+        let sector = if bio.sectors() > 0 {
+            m.start.wrapping_add(offset)
+        } else {
+            0
+        };
+        let bio = match bio.clone_chained(&m.dev, sector, &m.clones) {
+            Ok(bio) => bio,
+            Err(bio) => return bio.kill(),
+        };
+        self.n.mirrored.fetch_add(1, Relaxed);
+        if cfg.defer {
+            let (bio, mapped) = bio.defer_with(note);
+            self.defer(bio);
+            mapped
+        } else {
+            bio.remap_with(note)
         }
-        let (bio, result) = bio.defer();
-        n.deferred.fetch_add(1, Relaxed);
-        // On allocation failure the bio is dropped, which fails it.
-        let _ = self.deferred.bios.lock().push(bio, GFP_ATOMIC);
-        // Already queued is fine: the pending run will take this bio too.
-        let _ = self.queue.queue().enqueue(self.deferred.clone());
-        result
     }
 
-    fn end_io(&self, _ti: &TargetInfo<'_>, _bio: &Bio<'_>, status: &mut BlkStatus<'_>) -> EndIo {
+    fn end_io(
+        &self,
+        _ti: &IoInfo<'_>,
+        _bio: &EndingBio<'_>,
+        note: Note,
+        status: &mut BlkStatus<'_>,
+    ) -> EndIo {
+        self.n.ended.fetch_add(1, Relaxed);
+        self.n
+            .per_io_sectors
+            .fetch_add(u64::from(note.sectors), Relaxed);
         if !status.is_ok() {
             self.n.errors.fetch_add(1, Relaxed);
             if self.swallow_errors.load(Relaxed) {
                 self.n.swallowed.fetch_add(1, Relaxed);
-                status.set_ok();
+                status.set(Ok(()));
             }
         }
         EndIo::Done
@@ -268,25 +430,29 @@ impl Target for RdmTest {
     }
 
     fn message(&self, ti: &TargetInfo<'_>, args: &[&str], out: &mut StatusWriter<'_>) -> Result {
+        let d = &self.deferred;
         match args {
-            ["stats"] => {
-                self.write_counters(out);
-                Ok(())
+            ["stats"] => self.write_counters(out),
+            ["swallow_errors", v] => self.swallow_errors.store(flag(v)?, Relaxed),
+            ["event"] => ti.raise_event(),
+            ["defer", v] => self.cfg.lock().defer = flag(v)?,
+            ["absorb", v] => d.absorb.store(flag(v)?, Relaxed),
+            ["fail_part", v] => d.fail_part.store(flag(v)?, Relaxed),
+            ["parts", v] => match parse_u64(v) {
+                Some(n @ 0..=4) => d.parts.store(n as u8, Relaxed),
+                _ => return Err(EINVAL),
+            },
+            ["split", v] => {
+                let v = parse_u64(v).ok_or(EINVAL)?;
+                self.cfg.lock().split = u32::try_from(v).map_err(|_| EINVAL)?;
             }
-            ["swallow_errors", v @ ("0" | "1")] => {
-                self.swallow_errors.store(*v == "1", Relaxed);
-                Ok(())
+            ["hold_dev", ms] => {
+                let ms = parse_u64(ms).ok_or(EINVAL)?;
+                self.hold_dev(u32::try_from(ms.min(60_000)).map_err(|_| EINVAL)?)?;
             }
-            ["event"] => {
-                ti.raise_event();
-                Ok(())
-            }
-            ["defer", v @ ("0" | "1")] => {
-                self.defer.store(*v == "1", Relaxed);
-                Ok(())
-            }
-            _ => Err(EINVAL),
+            _ => return Err(EINVAL),
         }
+        Ok(())
     }
 
     fn iterate_devices(&self, ti: &TargetInfo<'_>, it: &mut DevIter<'_>) -> i32 {
@@ -303,11 +469,29 @@ impl Target for RdmTest {
         self.n.presuspends.fetch_add(1, Relaxed);
     }
 
+    fn presuspend_undo(&self, _ti: &TargetInfo<'_>) {
+        self.n.presuspends.fetch_sub(1, Relaxed);
+    }
+
     fn postsuspend(&self, _ti: &TargetInfo<'_>) {
         self.n.postsuspends.fetch_add(1, Relaxed);
     }
 
+    fn preresume(&self, _ti: &TargetInfo<'_>) -> Result {
+        self.n.preresumes.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
     fn resume(&self, _ti: &TargetInfo<'_>) {
         self.n.resumes.fetch_add(1, Relaxed);
+    }
+}
+
+impl RdmTest {
+    fn defer(&self, bio: rdm::DeferredBio) {
+        self.n.deferred.fetch_add(1, Relaxed);
+        self.deferred.bios.lock().push(bio);
+        // Already queued is fine: the pending run will take this bio too.
+        let _ = self.queue.enqueue(self.deferred.clone());
     }
 }

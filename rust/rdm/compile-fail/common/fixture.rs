@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the compile-fail cases share: the resources a target usually holds,
+//! so that each case differs from valid code by its misuse only.
+
+use super::rdm::crypto::{BlkCryptoKey, KeyedDev, Mode};
+use super::rdm::keybuf::KeyType;
+use super::rdm::workqueue::OwnedQueue;
+use super::rdm::{BioSet, CtrError, DmDev, TargetCtx};
+use kernel::prelude::*;
+use kernel::sync::{new_spinlock, SpinLock};
+
+/// A target's usual resources.
+#[pin_data]
+pub(crate) struct Fx {
+    pub(crate) dev: DmDev,
+    pub(crate) keyed: KeyedDev,
+    pub(crate) bs: BioSet,
+    pub(crate) queue: OwnedQueue,
+    /// A device and a key behind a lock, to try lending them from a guard.
+    #[pin]
+    pub(crate) locked: SpinLock<Option<(DmDev, KeyedDev)>>,
+}
+
+impl Fx {
+    pub(crate) fn new(ti: &mut TargetCtx<'_>) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+        let e = |err| CtrError {
+            msg: c"fixture",
+            err,
+        };
+        let key = || BlkCryptoKey::new(&[1; 64], KeyType::Raw, Mode::Aes256Xts, 8, 512).map_err(e);
+        let dev = ti.get_device("/dev/ram0").map_err(e)?;
+        let keyed = KeyedDev::new(ti.get_device("/dev/ram1").map_err(e)?, key()?).map_err(e)?;
+        let spare = ti.get_device("/dev/ram0").map_err(e)?;
+        let spare_keyed =
+            KeyedDev::new(ti.get_device("/dev/ram1").map_err(e)?, key()?).map_err(e)?;
+        let bs = BioSet::new().map_err(e)?;
+        let queue = OwnedQueue::new(c"cf").map_err(e)?;
+        Ok(try_pin_init!(Self {
+            dev,
+            keyed,
+            bs,
+            queue,
+            locked <- new_spinlock!(Some((spare, spare_keyed))),
+        }? CtrError))
+    }
+}
