@@ -13,12 +13,12 @@
 //!   changed one;
 //! - `defer`: `map` takes every bio over and submits it later from the
 //!   target's own workqueue (`DeferredBio`, `BioList`);
-//! - `absorb`: deferred writes are ended (successfully) instead of
-//!   submitted, as a cache that absorbed them would: with a mirror, a
-//!   failing leg must still fail them;
+//! - `absorb`: deferred writes are ended (successfully, 50 ms later, so that
+//!   chained legs complete first) instead of submitted, as a cache that
+//!   absorbed them would: with a mirror, a failing leg must still fail them;
 //! - `parts <0-4>`: each deferred bio is split into that many extra
 //!   completion parts (`DeferredBio::part`), ended by the work item;
-//! - `fail_part`: the last part ends with `-ENOSPC`, which must reach the
+//! - `fail_part`: the first part ends with `-ENOSPC`, which must reach the
 //!   submitter as "No space left on device" (first error wins);
 //! - `split <sectors>`: `map` accepts only that many sectors of each data
 //!   bio (`dm_accept_partial_bio`; 0: off);
@@ -125,11 +125,17 @@ impl WorkItem for Deferred {
         // Finish outside the lock; map may be adding more meanwhile, and
         // queues the work again for those.
         let mut bios = this.bios.lock().take();
+        let absorb = this.absorb.load(Relaxed);
+        if absorb {
+            // Let chained legs complete first: ending the bio successfully
+            // after a leg failed is the order that must keep the error.
+            fsleep(Delta::from_millis(50));
+        }
         while let Some(bio) = bios.pop() {
             match bio.op() {
                 // A test target "supports" discards by dropping them.
                 Op::Discard => bio.end(Ok(())),
-                Op::Write if this.absorb.load(Relaxed) => bio.end(Ok(())),
+                Op::Write if absorb => bio.end(Ok(())),
                 _ => Self::submit(&this, bio),
             }
         }
