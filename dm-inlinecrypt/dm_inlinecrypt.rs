@@ -100,7 +100,7 @@ impl Target for InlineCrypt {
     type PerIo = ();
 
     fn ctr(
-        ti: &mut TargetCtx<'_>,
+        ti: &mut TargetCtx<'_, Self>,
         args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
         // The key is decoded or read into this buffer in place and wiped

@@ -39,11 +39,11 @@ impl Handles {
         })
     }
 
-    fn get(&self) {
+    pub(super) fn get(&self) {
         self.count.inc();
     }
 
-    fn put(&self) {
+    pub(super) fn put(&self) {
         if self.count.dec_and_test() {
             self.idle.complete_all();
         }
@@ -79,6 +79,12 @@ impl DevTable {
             devs: KVec::new(),
             handles: KBox::pin_init(Handles::new(), GFP_KERNEL)?,
         })
+    }
+
+    /// The count every handle of the target is counted in (device handles,
+    /// delayed-work handles).
+    pub(super) fn handles(&self) -> &Handles {
+        &self.handles
     }
 
     /// Makes room for one more reference, so that [`DevTable::add`] cannot fail.

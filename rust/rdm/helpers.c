@@ -152,3 +152,20 @@ bool rdm_module_going(struct module *mod)
 {
 	return !module_is_live(mod);
 }
+
+void rdm_init_delayed_work(struct delayed_work *dwork, work_func_t fn)
+{
+	INIT_DELAYED_WORK(dwork, fn);
+}
+
+bool rdm_queue_delayed_work(struct workqueue_struct *wq,
+			    struct delayed_work *dwork, unsigned int ms)
+{
+	return queue_delayed_work(wq, dwork, msecs_to_jiffies(ms));
+}
+
+bool rdm_mod_delayed_work(struct workqueue_struct *wq,
+			  struct delayed_work *dwork, unsigned int ms)
+{
+	return mod_delayed_work(wq, dwork, msecs_to_jiffies(ms));
+}

@@ -14,6 +14,8 @@ struct blk_crypto_key;
 struct workqueue_struct;
 struct bio_set;
 struct module;
+struct delayed_work;
+struct work_struct;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -32,5 +34,11 @@ void rdm_bio_inc_remaining(struct bio *bio);
 bool rdm_accept_partial_bio(struct bio *bio, unsigned int n_sectors);
 void rdm_flush_workqueue(struct workqueue_struct *wq);
 bool rdm_module_going(struct module *mod);
+void rdm_init_delayed_work(struct delayed_work *dwork,
+			   void (*fn)(struct work_struct *work));
+bool rdm_queue_delayed_work(struct workqueue_struct *wq,
+			    struct delayed_work *dwork, unsigned int ms);
+bool rdm_mod_delayed_work(struct workqueue_struct *wq,
+			  struct delayed_work *dwork, unsigned int ms);
 
 #endif

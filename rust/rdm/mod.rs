@@ -17,6 +17,7 @@ pub(crate) mod bindings;
 pub(crate) mod bio;
 pub(crate) mod crc;
 pub(crate) mod crypto;
+pub(crate) mod delayed;
 pub(crate) mod dev;
 pub(crate) mod keybuf;
 pub(crate) mod keyring;
@@ -32,6 +33,11 @@ pub(crate) mod workqueue;
 pub(crate) use bio::{
     Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
 };
+#[allow(
+    unused_imports,
+    reason = "each target uses a different part of the layer"
+)]
+pub(crate) use delayed::DelayedWork;
 #[allow(
     unused_imports,
     reason = "each target uses a different part of the layer"

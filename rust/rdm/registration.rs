@@ -10,6 +10,7 @@
 //! lends it.
 
 use super::bio::{per_io_size, take_per_io, Bio, BlkStatus, EndingBio};
+use super::delayed::Timers;
 use super::dev::DevTable;
 use super::target::{CtrError, DevIter, EndIo, IoInfo, QueueLimits, Target, TargetCtx, TargetInfo};
 use super::{bindings, StatusType, StatusWriter};
@@ -21,9 +22,10 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 /// What the layer keeps per target, in `ti->private`.
-struct Instance<T> {
+struct Instance<T: Target> {
     target: Pin<KBox<T>>,
     devs: DevTable,
+    timers: Timers<T>,
 }
 
 /// A target type registered with dm core for as long as this lives.
@@ -175,22 +177,32 @@ unsafe fn construct<T: Target>(
     // Allocated first, so that nothing can fail once the target is built.
     let slot = KBox::<Instance<T>>::new_uninit(GFP_KERNEL).map_err(|_| CtrError::oom())?;
     let mut devs = DevTable::new().map_err(|_| CtrError::oom())?;
+    let mut timers = Timers::<T>::new();
     let mut build = || {
         // SAFETY: dm core passes `argc` argument strings that live through ctr.
         let args = unsafe { args(argc, argv) }?;
         // SAFETY: `ti` is being constructed and is ours during the call.
-        let mut ctx = unsafe { TargetCtx::new(ti, &mut devs) };
+        let mut ctx = unsafe { TargetCtx::new(ti, &mut devs, &mut timers) };
         let init = T::ctr(&mut ctx, &args)?;
         KBox::try_pin_init(init, GFP_KERNEL)
     };
     let built = build();
     match built {
-        Ok(target) => Ok(slot.write(Instance { target, devs })),
+        Ok(target) => {
+            timers.start(&target);
+            Ok(slot.write(Instance {
+                target,
+                devs,
+                timers,
+            }))
+        }
         Err(e) => {
             // The initializer dropped whatever it had built, handles
-            // included. SAFETY: `ti` is the target the devices were taken
-            // for; no target object exists.
+            // included; delayed work never saw a target object.
+            // SAFETY: `ti` is the target the devices were taken for; no
+            // target object exists.
             unsafe { devs.put_all(ti.as_ptr()) };
+            drop(timers);
             Err(e)
         }
     }
@@ -243,10 +255,19 @@ unsafe extern "C" fn ctr_callback<T: Target>(
 unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
     // SAFETY: `private` holds the `Instance<T>` ctr stored; dtr runs once.
     let inst = unsafe { KBox::from_raw((*ti).private.cast::<Instance<T>>()) };
-    let Instance { target, devs } = KBox::into_inner(inst);
+    let Instance {
+        target,
+        devs,
+        timers,
+    } = KBox::into_inner(inst);
+    // Delayed work first: its callbacks use the target object.
+    timers.stop();
     drop(target);
-    // SAFETY: the target object is gone; `ti` is still live.
+    // SAFETY: the target object is gone; `ti` is still live. This waits for
+    // every handle, delayed-work handles included.
     unsafe { devs.put_all(ti) };
+    // No handle is left to re-arm work: cancel what one re-armed, free it.
+    drop(timers);
 }
 
 /// # Safety

@@ -9,6 +9,7 @@
 //! [`TargetInfo`] borrow the `dm_target` for one callback only.
 
 use super::bio::{Bio, BlkStatus, EndingBio, Mapped};
+use super::delayed::{DelayedWork, Timers};
 use super::dev::{DevTable, DmDev};
 use super::{bindings, Sector, StatusType, StatusWriter};
 use core::convert::Infallible;
@@ -163,22 +164,29 @@ impl TargetInfo<'_, Process> {
     }
 }
 
-/// The `dm_target` being constructed: what `ctr` may read and set.
-pub(crate) struct TargetCtx<'a> {
+/// The `dm_target` being constructed, for a target of type `T`: what `ctr`
+/// may read and set, and the resources the layer holds for the target.
+pub(crate) struct TargetCtx<'a, T: Target> {
     info: TargetInfo<'a, Process>,
     devs: &'a mut DevTable,
+    timers: &'a mut Timers<T>,
 }
 
-impl<'a> TargetCtx<'a> {
+impl<'a, T: Target> TargetCtx<'a, T> {
     /// # Safety
     ///
     /// `ti` must be a `dm_target` dm core is constructing, exclusively ours
-    /// for `'a`.
-    pub(super) unsafe fn new(ti: NonNull<bindings::dm_target>, devs: &'a mut DevTable) -> Self {
+    /// for `'a`, whose devices and delayed work are `devs` and `timers`.
+    pub(super) unsafe fn new(
+        ti: NonNull<bindings::dm_target>,
+        devs: &'a mut DevTable,
+        timers: &'a mut Timers<T>,
+    ) -> Self {
         Self {
             // SAFETY: `ti` is live for `'a` and `ctr` runs in process context.
             info: unsafe { TargetInfo::from_raw(ti) },
             devs,
+            timers,
         }
     }
 
@@ -211,6 +219,15 @@ impl<'a> TargetCtx<'a> {
         let dev = NonNull::new(dev).ok_or(EINVAL)?;
         // SAFETY: dm_get_device() succeeded for `ti` and handed us `dev`.
         Ok(unsafe { self.devs.add(dev) })
+    }
+
+    /// Makes a delayed work item that runs `run` with the target object, in
+    /// process context, when armed through the returned handle. The layer
+    /// stops it before the target object is dropped; until the constructor
+    /// has returned, an armed run does nothing.
+    pub(crate) fn delayed_work(&mut self, run: fn(&T, &TargetInfo<'_>)) -> Result<DelayedWork> {
+        let ti = self.info.ti;
+        self.timers.add(ti, run, self.devs.handles())
     }
 
     /// How many flush bios (empty `REQ_PREFLUSH`) each flush sends the target.
@@ -326,8 +343,10 @@ pub(crate) trait Target: Sized + Send + Sync {
 
     /// Builds the target from its table arguments: checks them and returns
     /// the initializer of the (pinned) target object.
-    fn ctr(ti: &mut TargetCtx<'_>, args: &[&str])
-        -> Result<impl PinInit<Self, CtrError>, CtrError>;
+    fn ctr(
+        ti: &mut TargetCtx<'_, Self>,
+        args: &[&str],
+    ) -> Result<impl PinInit<Self, CtrError>, CtrError>;
 
     /// Maps one bio. The only way to make the result is to consume the bio
     /// (remap, kill, requeue, defer, submit through blk-crypto).

@@ -243,6 +243,22 @@ test_device_handle_outlives_remove() {
 	! dmsetup message t 0 hold_dev 1 2>/dev/null || fail "device still exists"
 }
 
+test_delayed_work_runs_and_is_stopped_on_remove() {
+	mkdev t "0 8192 rdm_test /dev/ram0 0"
+	local ev
+	ev=$(dmsetup info -c --noheadings -o events t)
+	dmsetup message t 0 tick 100
+	timeout 20 dmsetup wait t "$ev" || fail "the delayed work raised no event"
+	[ "$(counter t ticks)" = 1 ] || fail "ticks $(counter t ticks)"
+	# A pending run is cancelled when the device goes: it never runs (and,
+	# under KASAN, would be reported if it ran on the freed target).
+	dmsetup message t 0 tick 3000
+	dmesg -c >/dev/null
+	dmsetup remove t
+	sleep 4
+	! dmesg | grep -q 'rdm_test: tick' || fail "a tick ran after the device was removed"
+}
+
 test_dm_event_raised() {
 	mkdev t "0 8192 rdm_test /dev/ram0 0"
 	local before after
@@ -284,6 +300,7 @@ ktap_run \
 	test_completion_in_parts \
 	test_partial_bio_accepted \
 	test_device_handle_outlives_remove \
+	test_delayed_work_runs_and_is_stopped_on_remove \
 	test_dm_event_raised \
 	test_bad_message_rejected \
 	test_rmmod_after_removal

@@ -194,6 +194,7 @@ corpus_rdm_test_messages() {
 		"defer" "defer 01" "defer yes" "event now" "STATS" "unknown" \
 		"parts 5" "parts -1" "parts" "split" "split 4294967296" "split x" "hold_dev" \
 		"hold_dev x" "hold_dev 18446744073709551616" "absorb 2" "fail_part yes" \
+		"tick" "tick x" "tick -5" "tick 18446744073709551616" \
 		$'stats\xff' $'\xff\xfe' "$CORPUS_4K" "defer $CORPUS_4K"; do
 		printf 'EINVAL\tmessage %.40s\t%s\n' "$m" "$m"
 	done

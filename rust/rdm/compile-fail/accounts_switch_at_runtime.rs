@@ -24,7 +24,7 @@ impl Target for Case {
     type PerIo = ();
 
     fn ctr(
-        ti: &mut TargetCtx<'_>,
+        ti: &mut TargetCtx<'_, Self>,
         _args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
         let fx = Fx::new(ti)?;
@@ -37,6 +37,6 @@ impl Target for Case {
 }
 
 #[allow(dead_code)]
-fn switch(ti: &mut TargetCtx<'_>) {
+fn switch(ti: &mut TargetCtx<'_, Case>) {
     ti.set_accounts_remapped_io();
 }

@@ -19,6 +19,14 @@ struct Note {
 struct Good {
     #[pin]
     fx: Fx,
+    tick: super::rdm::DelayedWork,
+}
+
+impl Good {
+    fn on_tick(&self, ti: &TargetInfo<'_>) {
+        ti.raise_event();
+        self.tick.schedule(1000);
+    }
 }
 
 #[vtable]
@@ -28,11 +36,14 @@ impl Target for Good {
     type PerIo = Note;
 
     fn ctr(
-        ti: &mut TargetCtx<'_>,
+        ti: &mut TargetCtx<'_, Self>,
         _args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+        let tick = ti
+            .delayed_work(Self::on_tick)
+            .map_err(|_| CtrError::oom())?;
         let fx = Fx::new(ti)?;
-        Ok(try_pin_init!(Self { fx <- fx }? CtrError))
+        Ok(try_pin_init!(Self { fx <- fx, tick }? CtrError))
     }
 
     fn map<'a>(&'a self, _ti: &IoInfo<'a>, mut bio: super::rdm::Bio<'a, Note>) -> Mapped<'a> {

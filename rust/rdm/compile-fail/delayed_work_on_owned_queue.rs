@@ -23,7 +23,7 @@ impl Target for Case {
     type PerIo = ();
 
     fn ctr(
-        ti: &mut TargetCtx<'_>,
+        ti: &mut TargetCtx<'_, Self>,
         _args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
         let fx = Fx::new(ti)?;

@@ -25,6 +25,9 @@
 //! - `hold_dev <ms>`: a spare handle of the device goes to a work item on
 //!   the *system* workqueue that sleeps, reads the device size and drops
 //!   it: `dmsetup remove` meanwhile must wait for it, not free the table;
+//! - `tick <ms>`: arms the target's delayed work, which counts a tick and
+//!   raises a dm event from process context (`DelayedWork`); the layer
+//!   cancels a pending tick when the device is removed;
 //! - `event`: raises a dm event.
 //!
 //! Per-bio data records each bio's size at map time; `end_io` sums it
@@ -50,8 +53,8 @@ mod rdm;
 use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
-    Bio, BioList, BioSet, BlkStatus, CtrError, DevIter, DmDev, EndIo, EndingBio, IoInfo, Mapped,
-    Op, Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
+    Bio, BioList, BioSet, BlkStatus, CtrError, DelayedWork, DevIter, DmDev, EndIo, EndingBio,
+    IoInfo, Mapped, Op, Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -89,6 +92,7 @@ struct Counters {
     partial: AtomicU64,
     ended: AtomicU64,
     per_io_sectors: AtomicU64,
+    ticks: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
     preresumes: AtomicU64,
@@ -215,6 +219,8 @@ struct RdmTest {
     deferred: Arc<Deferred>,
     /// Dropped with the target: drains the work before the module can go.
     queue: OwnedQueue,
+    /// Runs `on_tick`; the layer stops it before the target goes.
+    tick: DelayedWork,
     n: Counters,
 }
 
@@ -224,8 +230,8 @@ impl RdmTest {
         let _ = write!(
             out,
             "reads {} writes {} flushes {} fua {} discards {} errors {} swallowed {} deferred {} \
-             mirrored {} partial {} ended {} per_io_sectors {} presuspends {} postsuspends {} \
-             preresumes {} resumes {}",
+             mirrored {} partial {} ended {} per_io_sectors {} ticks {} presuspends {} \
+             postsuspends {} preresumes {} resumes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
@@ -238,6 +244,7 @@ impl RdmTest {
             n.partial.load(Relaxed),
             n.ended.load(Relaxed),
             n.per_io_sectors.load(Relaxed),
+            n.ticks.load(Relaxed),
             n.presuspends.load(Relaxed),
             n.postsuspends.load(Relaxed),
             n.preresumes.load(Relaxed),
@@ -259,6 +266,13 @@ impl RdmTest {
             Op::Discard => n.discards.fetch_add(1, Relaxed),
             _ => 0,
         };
+    }
+
+    /// The delayed work: runs in process context, so it may raise an event.
+    fn on_tick(&self, ti: &TargetInfo<'_>) {
+        self.n.ticks.fetch_add(1, Relaxed);
+        pr_info!("rdm_test: tick\n");
+        ti.raise_event();
     }
 
     /// Hands a spare device handle to the system workqueue for `ms`.
@@ -295,7 +309,7 @@ impl Target for RdmTest {
     type PerIo = Note;
 
     fn ctr(
-        ti: &mut TargetCtx<'_>,
+        ti: &mut TargetCtx<'_, Self>,
         args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
         const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>]";
@@ -333,6 +347,9 @@ impl Target for RdmTest {
         )
         .map_err(|_| CtrError::oom())?;
         let queue = OwnedQueue::new(c"rdm_test").map_err(|_| CtrError::oom())?;
+        let tick = ti
+            .delayed_work(Self::on_tick)
+            .map_err(|_| CtrError::oom())?;
         ti.set_num_flush_bios(1);
         ti.set_num_discard_bios(1);
         // Flushes and discards reach the target whatever the devices below
@@ -348,6 +365,7 @@ impl Target for RdmTest {
             swallow_errors: AtomicBool::new(false),
             deferred,
             queue,
+            tick,
             n: Counters::default(),
         }? CtrError))
     }
@@ -451,6 +469,11 @@ impl Target for RdmTest {
             ["split", v] => {
                 let v = parse_u64(v).ok_or(EINVAL)?;
                 self.cfg.lock().split = u32::try_from(v).map_err(|_| EINVAL)?;
+            }
+            ["tick", ms] => {
+                let ms = parse_u64(ms).ok_or(EINVAL)?;
+                self.tick
+                    .schedule(u32::try_from(ms.min(60_000)).map_err(|_| EINVAL)?);
             }
             ["hold_dev", ms] => {
                 let ms = parse_u64(ms).ok_or(EINVAL)?;

@@ -6,7 +6,7 @@
 use super::rdm::crypto::{BlkCryptoKey, KeyedDev, Mode};
 use super::rdm::keybuf::KeyType;
 use super::rdm::workqueue::OwnedQueue;
-use super::rdm::{BioSet, CtrError, DmDev, TargetCtx};
+use super::rdm::{BioSet, CtrError, DmDev, Target, TargetCtx};
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock, SpinLock};
 
@@ -23,7 +23,9 @@ pub(crate) struct Fx {
 }
 
 impl Fx {
-    pub(crate) fn new(ti: &mut TargetCtx<'_>) -> Result<impl PinInit<Self, CtrError>, CtrError> {
+    pub(crate) fn new<T: Target>(
+        ti: &mut TargetCtx<'_, T>,
+    ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
         let e = |err| CtrError {
             msg: c"fixture",
             err,
