@@ -158,9 +158,11 @@ fn op(bio: NonNull<bindings::bio>) -> Op {
 /// `ptr` is the bio dm core passed to the `map` call that made this value,
 /// for a target whose per-bio data is `P` and whose
 /// `accounts_remapped_io` is `accounts`; nothing else has used it yet.
-/// `'a` is the lifetime of the target object, which outlives the bio.
+/// `ti` is that target. `'a` is the lifetime of the target object, which
+/// outlives the bio.
 pub(crate) struct Bio<'a, P = ()> {
     ptr: NonNull<bindings::bio>,
+    ti: NonNull<bindings::dm_target>,
     accounts: bool,
     _p: (Invariant<'a>, PhantomData<fn(P)>),
 }
@@ -172,18 +174,38 @@ impl<'a, P> Bio<'a, P> {
     ///
     /// `ptr` must be the bio of a `map` call of a target whose per-bio data
     /// is `P` and `accounts_remapped_io` is `accounts`, and the target object
-    /// must live for `'a`.
-    pub(super) unsafe fn from_raw(ptr: NonNull<bindings::bio>, accounts: bool) -> Self {
+    /// must live for `'a`; `ti` must be that target.
+    pub(super) unsafe fn from_raw(
+        ptr: NonNull<bindings::bio>,
+        ti: NonNull<bindings::dm_target>,
+        accounts: bool,
+    ) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self {
             ptr,
+            ti,
             accounts,
             _p: (PhantomData, PhantomData),
         }
     }
 
-    fn raw(&self) -> NonNull<bindings::bio> {
+    pub(super) fn raw(&self) -> NonNull<bindings::bio> {
         self.ptr
+    }
+
+    /// The target mapping the bio.
+    pub(super) fn target(&self) -> NonNull<bindings::dm_target> {
+        self.ti
+    }
+
+    /// Owes one more completion, to a part the caller keeps
+    /// (`bio_inc_remaining()`); from then on the bio is chained.
+    pub(super) fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
+        // SAFETY: the bio is live and ours, not yet ended.
+        unsafe { bindings::rdm_bio_inc_remaining(self.ptr.as_ptr()) };
+        // INVARIANT: one more completion is owed, owned by the part.
+        let part = BioPart { ptr: self.ptr };
+        (ChainedBio { bio: self }, part)
     }
 
     /// Redirects the bio to `dev` (`bio_set_dev()`); `dev` is borrowed for
@@ -338,8 +360,17 @@ pub(crate) struct ChainedBio<'a, P = ()> {
 bio_reads!(ChainedBio<'a, P>);
 
 impl<'a, P> ChainedBio<'a, P> {
-    fn raw(&self) -> NonNull<bindings::bio> {
+    pub(super) fn raw(&self) -> NonNull<bindings::bio> {
         self.bio.ptr
+    }
+
+    pub(super) fn target(&self) -> NonNull<bindings::dm_target> {
+        self.bio.ti
+    }
+
+    /// See [`Bio::take_part`].
+    pub(super) fn take_part(self) -> (Self, BioPart) {
+        self.bio.take_part()
     }
 
     /// See [`Bio::set_dev`].
@@ -500,62 +531,74 @@ impl Drop for BioPart {
 /// A FIFO of deferred bios linked through their own `bi_next` (C's
 /// `bio_list`): queueing a bio never allocates, so it cannot fail.
 ///
+/// Bios of targets that account remapped I/O and of targets that do not
+/// may share a list: each link (`head`, or the predecessor's `bi_next`)
+/// carries the linked bio's flag in its low bit, which is free since bios
+/// are aligned.
+///
 /// # Invariants
 ///
-/// `head` .. `tail`, linked by `bi_next`, are the bios of [`DeferredBio`]s
-/// pushed and not popped, all with `accounts_remapped_io` = `accounts`.
+/// `head` .. `tail`, linked by `bi_next` (tagged as above), are the bios of
+/// [`DeferredBio`]s pushed and not popped; `tail` is untagged.
 pub(crate) struct BioList {
-    head: Option<NonNull<bindings::bio>>,
+    head: *mut bindings::bio,
     tail: Option<NonNull<bindings::bio>>,
-    accounts: bool,
 }
 
 // SAFETY: the list owns its bios, which may be finished from any thread.
 unsafe impl Send for BioList {}
 
+/// The link to `bio`, carrying its `accounts_remapped_io`.
+fn tag(bio: NonNull<bindings::bio>, accounts: bool) -> *mut bindings::bio {
+    bio.as_ptr().map_addr(|a| a | usize::from(accounts))
+}
+
+/// The bio a link points to, and its flag.
+fn untag(link: *mut bindings::bio) -> (Option<NonNull<bindings::bio>>, bool) {
+    (
+        NonNull::new(link.map_addr(|a| a & !1)),
+        link.addr() & 1 != 0,
+    )
+}
+
 impl BioList {
     pub(crate) const fn new() -> Self {
         Self {
-            head: None,
+            head: core::ptr::null_mut(),
             tail: None,
-            accounts: false,
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.head.is_none()
+        self.head.is_null()
     }
 
     pub(crate) fn push(&mut self, bio: DeferredBio) {
-        // One target's bios all share the flag; a list is the target's.
-        self.accounts = bio.accounts;
+        let accounts = bio.accounts;
         let ptr = bio.into_raw();
         // SAFETY: the bio is ours; a bio that is neither submitted nor ended
         // leaves `bi_next` to its owner, as C's bio_list does.
         unsafe { (*ptr.as_ptr()).bi_next = core::ptr::null_mut() };
         match self.tail {
             // SAFETY: `tail` is a bio of the list, ours by the invariant.
-            Some(tail) => unsafe { (*tail.as_ptr()).bi_next = ptr.as_ptr() },
-            None => self.head = Some(ptr),
+            Some(tail) => unsafe { (*tail.as_ptr()).bi_next = tag(ptr, accounts) },
+            None => self.head = tag(ptr, accounts),
         }
         // INVARIANT: `ptr` is linked at the tail.
         self.tail = Some(ptr);
     }
 
     pub(crate) fn pop(&mut self) -> Option<DeferredBio> {
-        let ptr = self.head?;
+        let (ptr, accounts) = untag(self.head);
+        let ptr = ptr?;
         // SAFETY: `ptr` is the list's head, ours by the invariant.
-        let next =
+        self.head =
             unsafe { core::mem::replace(&mut (*ptr.as_ptr()).bi_next, core::ptr::null_mut()) };
-        self.head = NonNull::new(next);
-        if self.head.is_none() {
+        if self.head.is_null() {
             self.tail = None;
         }
         // INVARIANT: unlinked from the list, owned by the returned value.
-        Some(DeferredBio {
-            ptr,
-            accounts: self.accounts,
-        })
+        Some(DeferredBio { ptr, accounts })
     }
 
     /// Takes every bio, leaving the list empty (to finish them outside a lock).

@@ -169,3 +169,26 @@ bool rdm_mod_delayed_work(struct workqueue_struct *wq,
 {
 	return mod_delayed_work(wq, dwork, msecs_to_jiffies(ms));
 }
+
+int rdm_bioset_init_pad(struct bio_set *bs, unsigned int front_pad)
+{
+	return bioset_init(bs, BIO_POOL_SIZE, front_pad, 0);
+}
+
+/*
+ * A clone of @src for @bdev at @sector, from @bs, completed by @end_io; the
+ * caller fills the front pad and submits it. GFP_NOIO from the mempool:
+ * in the I/O path.
+ */
+struct bio *rdm_bio_clone_to(struct bio *src, struct block_device *bdev,
+			     sector_t sector, struct bio_set *bs,
+			     bio_end_io_t *end_io)
+{
+	struct bio *clone = bio_alloc_clone(bdev, src, GFP_NOIO, bs);
+
+	if (!clone)
+		return NULL;
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_end_io = end_io;
+	return clone;
+}

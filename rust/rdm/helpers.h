@@ -40,5 +40,9 @@ bool rdm_queue_delayed_work(struct workqueue_struct *wq,
 			    struct delayed_work *dwork, unsigned int ms);
 bool rdm_mod_delayed_work(struct workqueue_struct *wq,
 			  struct delayed_work *dwork, unsigned int ms);
+int rdm_bioset_init_pad(struct bio_set *bs, unsigned int front_pad);
+struct bio *rdm_bio_clone_to(struct bio *src, struct block_device *bdev,
+			     sector_t sector, struct bio_set *bs,
+			     void (*end_io)(struct bio *bio));
 
 #endif

@@ -15,6 +15,7 @@
 pub(crate) mod args;
 pub(crate) mod bindings;
 pub(crate) mod bio;
+pub(crate) mod clone;
 pub(crate) mod crc;
 pub(crate) mod crypto;
 pub(crate) mod delayed;
@@ -33,6 +34,11 @@ pub(crate) mod workqueue;
 pub(crate) use bio::{
     Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
 };
+#[allow(
+    unused_imports,
+    reason = "each target uses a different part of the layer"
+)]
+pub(crate) use clone::ClonePool;
 #[allow(
     unused_imports,
     reason = "each target uses a different part of the layer"

@@ -44,13 +44,13 @@ endif
 rdm_bindgen_params = $(shell grep -Ev '^#|^$$|MaybeZeroable' $(srctree)/rust/bindgen_parameters)
 
 rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_table_event|dm_(un)?register_target' \
-	'bio_endio|submit_bio_noacct|dm_submit_bio_remap|__blk_crypto_submit_bio' \
+	'bio_endio|bio_put|submit_bio_noacct|dm_submit_bio_remap|__blk_crypto_submit_bio' \
 	'destroy_workqueue|bioset_exit|dm_per_bio_data|dm_set_target_max_io_len' \
 	'blk_status_to_errno|errno_to_blk_status|cancel_delayed_work(_sync)?' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \
 	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'rdm_.*'
 rdm_allow_type := 'target_type|dm_target|dm_dev|queue_limits|blk_crypto_key|bio_set' \
-	'delayed_work|work_struct' \
+	'delayed_work|work_struct|bio_end_io_t' \
 	'status_type_t|iterate_devices_callout_fn|blk_crypto_.*'
 rdm_allow_var := 'RDM_.*|DM_MAPIO_.*|DM_ENDIO_.*|DM_TARGET_.*|BLK_CRYPTO_.*|SECTOR_SHIFT'
 

@@ -10,6 +10,7 @@
 //! lends it.
 
 use super::bio::{per_io_size, take_per_io, Bio, BlkStatus, EndingBio};
+use super::clone::Pools;
 use super::delayed::Timers;
 use super::dev::DevTable;
 use super::target::{CtrError, DevIter, EndIo, IoInfo, QueueLimits, Target, TargetCtx, TargetInfo};
@@ -26,6 +27,7 @@ struct Instance<T: Target> {
     target: Pin<KBox<T>>,
     devs: DevTable,
     timers: Timers<T>,
+    pools: Pools<T>,
 }
 
 /// A target type registered with dm core for as long as this lives.
@@ -178,11 +180,12 @@ unsafe fn construct<T: Target>(
     let slot = KBox::<Instance<T>>::new_uninit(GFP_KERNEL).map_err(|_| CtrError::oom())?;
     let mut devs = DevTable::new().map_err(|_| CtrError::oom())?;
     let mut timers = Timers::<T>::new();
+    let mut pools = Pools::<T>::new();
     let mut build = || {
         // SAFETY: dm core passes `argc` argument strings that live through ctr.
         let args = unsafe { args(argc, argv) }?;
         // SAFETY: `ti` is being constructed and is ours during the call.
-        let mut ctx = unsafe { TargetCtx::new(ti, &mut devs, &mut timers) };
+        let mut ctx = unsafe { TargetCtx::new(ti, &mut devs, &mut timers, &mut pools) };
         let init = T::ctr(&mut ctx, &args)?;
         KBox::try_pin_init(init, GFP_KERNEL)
     };
@@ -190,10 +193,14 @@ unsafe fn construct<T: Target>(
     match built {
         Ok(target) => {
             timers.start(&target);
+            for pool in pools.iter() {
+                pool.start(&target);
+            }
             Ok(slot.write(Instance {
                 target,
                 devs,
                 timers,
+                pools,
             }))
         }
         Err(e) => {
@@ -203,6 +210,7 @@ unsafe fn construct<T: Target>(
             // target object exists.
             unsafe { devs.put_all(ti.as_ptr()) };
             drop(timers);
+            drop(pools);
             Err(e)
         }
     }
@@ -259,6 +267,7 @@ unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
         target,
         devs,
         timers,
+        pools,
     } = KBox::into_inner(inst);
     // Delayed work first: its callbacks use the target object.
     timers.stop();
@@ -268,6 +277,8 @@ unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
     unsafe { devs.put_all(ti) };
     // No handle is left to re-arm work: cancel what one re-armed, free it.
     drop(timers);
+    // Every clone completed before the bios it was made from.
+    drop(pools);
 }
 
 /// # Safety
@@ -281,13 +292,14 @@ unsafe extern "C" fn map_callback<T: Target>(
     let (false, Some(bio)) = (ti.is_null(), NonNull::new(bio)) else {
         return bindings::DM_MAPIO_KILL as c_int;
     };
-    // SAFETY: dm core maps bios only on constructed, live targets, in I/O
-    // context; the target object outlives every bio it maps; the bio's
-    // per-bio data was sized for `T::PerIo` by the constructor.
+    // SAFETY: dm core maps bios only on constructed, live targets (`ti` is
+    // not NULL, checked above), in I/O context; the target object outlives
+    // every bio it maps; the bio's per-bio data was sized for `T::PerIo` by
+    // the constructor.
     let ((t, info), bio) = unsafe {
         (
             target::<T, super::target::Io>(ti),
-            Bio::<T::PerIo>::from_raw(bio, T::ACCOUNTS_REMAPPED_IO),
+            Bio::<T::PerIo>::from_raw(bio, NonNull::new_unchecked(ti), T::ACCOUNTS_REMAPPED_IO),
         )
     };
     t.map(&info, bio).to_c()

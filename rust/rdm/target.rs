@@ -9,6 +9,7 @@
 //! [`TargetInfo`] borrow the `dm_target` for one callback only.
 
 use super::bio::{Bio, BlkStatus, EndingBio, Mapped};
+use super::clone::{new_pool, CloneDone, ClonePool, Pools};
 use super::delayed::{DelayedWork, Timers};
 use super::dev::{DevTable, DmDev};
 use super::{bindings, Sector, StatusType, StatusWriter};
@@ -170,24 +171,38 @@ pub(crate) struct TargetCtx<'a, T: Target> {
     info: TargetInfo<'a, Process>,
     devs: &'a mut DevTable,
     timers: &'a mut Timers<T>,
+    pools: &'a mut Pools<T>,
 }
 
 impl<'a, T: Target> TargetCtx<'a, T> {
     /// # Safety
     ///
     /// `ti` must be a `dm_target` dm core is constructing, exclusively ours
-    /// for `'a`, whose devices and delayed work are `devs` and `timers`.
+    /// for `'a`, whose devices, delayed work and clone pools are `devs`,
+    /// `timers` and `pools`.
     pub(super) unsafe fn new(
         ti: NonNull<bindings::dm_target>,
         devs: &'a mut DevTable,
         timers: &'a mut Timers<T>,
+        pools: &'a mut Pools<T>,
     ) -> Self {
         Self {
             // SAFETY: `ti` is live for `'a` and `ctr` runs in process context.
             info: unsafe { TargetInfo::from_raw(ti) },
             devs,
             timers,
+            pools,
         }
+    }
+
+    /// Makes a pool of target-owned clones with context `C`, completed by
+    /// `done` (see [`ClonePool`]).
+    pub(crate) fn clone_pool<C: Send + 'static>(
+        &mut self,
+        done: CloneDone<T, C>,
+    ) -> Result<ClonePool<C>> {
+        let ti = self.info.ti;
+        new_pool(self.pools, ti, done, self.devs.handles())
     }
 
     pub(crate) fn info(&self) -> &TargetInfo<'a, Process> {
@@ -322,7 +337,7 @@ impl DevIter<'_> {
 /// destructor runs, so whatever a bio is given to use while in flight (a
 /// device, a key, a bio_set) is borrowed for `'a` from the target itself.
 #[vtable]
-pub(crate) trait Target: Sized + Send + Sync {
+pub(crate) trait Target: Sized + Send + Sync + 'static {
     /// The name tables use (`dmsetup create ... <name> ...`).
     const NAME: &'static CStr;
     /// major, minor, patch, as `dmsetup targets` prints.

@@ -259,6 +259,33 @@ test_delayed_work_runs_and_is_stopped_on_remove() {
 	! dmesg | grep -q 'rdm_test: tick' || fail "a tick ran after the device was removed"
 }
 
+test_owned_clones_completed_by_the_target() {
+	# A failing mirror leg: the target's completion lets the write succeed
+	# while the primary holds it, and counts the leg's error.
+	mkdev err "0 8192 error"
+	mkdev t "0 8192 rdm_test /dev/ram0 0 /dev/mapper/err 0"
+	dmsetup message t 0 owned_legs 1
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct status=none ||
+		fail "a write failed although its primary leg took it"
+	[ "$(counter t leg_errors)" -ge 16 ] || fail "leg_errors $(counter t leg_errors)"
+	cmp <(dd if=/dev/ram0 bs=4096 count=16 iflag=direct status=none) /tmp/data || fail "primary lacks the data"
+	dmsetup remove t
+	# A failing primary fails the write.
+	mkdev t "0 8192 rdm_test /dev/mapper/err 0 /dev/ram1 0"
+	dmsetup message t 0 owned_legs 1
+	! dd if=/tmp/data of=/dev/mapper/t bs=4096 count=1 oflag=direct status=none 2>/dev/null ||
+		fail "a write succeeded with its primary leg failing"
+	dmsetup remove t
+	# Both legs good: verified writes from two jobs, and the legs agree.
+	mkdev t "0 16384 rdm_test /dev/ram0 0 /dev/ram1 0"
+	dmsetup message t 0 owned_legs 1
+	fio --name=legs --filename=/dev/mapper/t --rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+		--numjobs=2 --size=2M --offset_increment=2M --verify=crc32c --do_verify=1 \
+		--output=/dev/null || fail "fio verify through target-owned clones failed"
+	cmp <(dd if=/dev/ram0 bs=1M count=4 iflag=direct status=none) \
+		<(dd if=/dev/ram1 bs=1M count=4 iflag=direct status=none) || fail "the legs differ"
+}
+
 test_dm_event_raised() {
 	mkdev t "0 8192 rdm_test /dev/ram0 0"
 	local before after
@@ -301,6 +328,7 @@ ktap_run \
 	test_partial_bio_accepted \
 	test_device_handle_outlives_remove \
 	test_delayed_work_runs_and_is_stopped_on_remove \
+	test_owned_clones_completed_by_the_target \
 	test_dm_event_raised \
 	test_bad_message_rejected \
 	test_rmmod_after_removal

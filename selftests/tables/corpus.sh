@@ -188,13 +188,14 @@ corpus_rdm_test_messages() {
 	printf 'accept\t%s\t%s\n' stats stats "swallow_errors 0" "swallow_errors 0" \
 		"swallow_errors 1" "swallow_errors 1" "defer 0" "defer 0" "defer 1" "defer 1" event event \
 		"absorb 0" "absorb 0" "fail_part 0" "fail_part 0" "parts 0" "parts 0" "parts 4" "parts 4" \
-		"split 0" "split 0" "split 8" "split 8"
+		"split 0" "split 0" "split 8" "split 8" "owned_legs 0" "owned_legs 0" \
+		"owned_legs 1" "owned_legs 1"
 	for m in "" "stats extra" "swallow_errors" "swallow_errors 2" "swallow_errors -1" \
 		"swallow_errors 1 1" "swallow_errors x" "swallow_errors 18446744073709551616" \
 		"defer" "defer 01" "defer yes" "event now" "STATS" "unknown" \
 		"parts 5" "parts -1" "parts" "split" "split 4294967296" "split x" "hold_dev" \
 		"hold_dev x" "hold_dev 18446744073709551616" "absorb 2" "fail_part yes" \
-		"tick" "tick x" "tick -5" "tick 18446744073709551616" \
+		"tick" "tick x" "tick -5" "tick 18446744073709551616" "owned_legs 2" "owned_legs" \
 		$'stats\xff' $'\xff\xfe' "$CORPUS_4K" "defer $CORPUS_4K"; do
 		printf 'EINVAL\tmessage %.40s\t%s\n' "$m" "$m"
 	done

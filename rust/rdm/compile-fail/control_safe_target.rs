@@ -20,9 +20,14 @@ struct Good {
     #[pin]
     fx: Fx,
     tick: super::rdm::DelayedWork,
+    legs: super::rdm::ClonePool<u8>,
 }
 
 impl Good {
+    fn leg_done(&self, _leg: u8, status: Result) -> Result {
+        status
+    }
+
     fn on_tick(&self, ti: &TargetInfo<'_>) {
         ti.raise_event();
         self.tick.schedule(1000);
@@ -42,8 +47,9 @@ impl Target for Good {
         let tick = ti
             .delayed_work(Self::on_tick)
             .map_err(|_| CtrError::oom())?;
+        let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
         let fx = Fx::new(ti)?;
-        Ok(try_pin_init!(Self { fx <- fx, tick }? CtrError))
+        Ok(try_pin_init!(Self { fx <- fx, tick, legs }? CtrError))
     }
 
     fn map<'a>(&'a self, _ti: &IoInfo<'a>, mut bio: super::rdm::Bio<'a, Note>) -> Mapped<'a> {
@@ -63,6 +69,10 @@ impl Target for Good {
                 Err(bio) => bio.kill(),
             },
             Op::Discard => bio.requeue(),
+            Op::Flush => match self.legs.clone_bio(bio, &fx.dev, 0, 1) {
+                Ok(chained) => chained.remap_with(note),
+                Err((bio, _leg)) => bio.kill(),
+            },
             _ => {
                 bio.set_dev(&fx.dev);
                 bio.remap_with(note)

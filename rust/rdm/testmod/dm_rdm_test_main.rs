@@ -28,6 +28,10 @@
 //! - `tick <ms>`: arms the target's delayed work, which counts a tick and
 //!   raises a dm event from process context (`DelayedWork`); the layer
 //!   cancels a pending tick when the device is removed;
+//! - `owned_legs`: writes go to both legs as target-owned clones
+//!   (`ClonePool`) instead of remap + chained clone; the target's
+//!   completion lets a failing mirror leg pass (counted in `leg_errors`),
+//!   as RAID does while a copy remains, but not a failing primary;
 //! - `event`: raises a dm event.
 //!
 //! Per-bio data records each bio's size at map time; `end_io` sums it
@@ -53,8 +57,9 @@ mod rdm;
 use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
-    Bio, BioList, BioSet, BlkStatus, CtrError, DelayedWork, DevIter, DmDev, EndIo, EndingBio,
-    IoInfo, Mapped, Op, Registration, StatusType, StatusWriter, Target, TargetCtx, TargetInfo,
+    Bio, BioList, BioSet, BlkStatus, ClonePool, CtrError, DelayedWork, DevIter, DmDev, EndIo,
+    EndingBio, IoInfo, Mapped, Op, Registration, StatusType, StatusWriter, Target, TargetCtx,
+    TargetInfo,
 };
 
 module! {
@@ -93,6 +98,7 @@ struct Counters {
     ended: AtomicU64,
     per_io_sectors: AtomicU64,
     ticks: AtomicU64,
+    leg_errors: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
     preresumes: AtomicU64,
@@ -103,7 +109,13 @@ struct Counters {
 #[derive(Clone, Copy, Default)]
 struct Config {
     defer: bool,
+    owned_legs: bool,
     split: u32,
+}
+
+/// The context of a target-owned clone: which leg it went to.
+struct Leg {
+    mirror: bool,
 }
 
 /// Bios `map` took over, waiting for the work item to finish them.
@@ -221,6 +233,8 @@ struct RdmTest {
     queue: OwnedQueue,
     /// Runs `on_tick`; the layer stops it before the target goes.
     tick: DelayedWork,
+    /// Clones to the legs in `owned_legs` mode, completed by `leg_done`.
+    legs: ClonePool<Leg>,
     n: Counters,
 }
 
@@ -230,8 +244,8 @@ impl RdmTest {
         let _ = write!(
             out,
             "reads {} writes {} flushes {} fua {} discards {} errors {} swallowed {} deferred {} \
-             mirrored {} partial {} ended {} per_io_sectors {} ticks {} presuspends {} \
-             postsuspends {} preresumes {} resumes {}",
+             mirrored {} partial {} ended {} per_io_sectors {} ticks {} leg_errors {} \
+             presuspends {} postsuspends {} preresumes {} resumes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
@@ -245,6 +259,7 @@ impl RdmTest {
             n.ended.load(Relaxed),
             n.per_io_sectors.load(Relaxed),
             n.ticks.load(Relaxed),
+            n.leg_errors.load(Relaxed),
             n.presuspends.load(Relaxed),
             n.postsuspends.load(Relaxed),
             n.preresumes.load(Relaxed),
@@ -273,6 +288,52 @@ impl RdmTest {
         self.n.ticks.fetch_add(1, Relaxed);
         pr_info!("rdm_test: tick\n");
         ti.raise_event();
+    }
+
+    /// A leg's clone completed: a failing mirror leg does not fail the
+    /// write while the primary holds it (may run in interrupt context).
+    fn leg_done(&self, leg: Leg, status: Result) -> Result {
+        if status.is_err() {
+            self.n.leg_errors.fetch_add(1, Relaxed);
+            if leg.mirror {
+                return Ok(());
+            }
+        }
+        status
+    }
+
+    /// Writes to both legs as target-owned clones; the bio itself is only
+    /// completed, once both clones are.
+    fn map_owned_legs<'a>(
+        &'a self,
+        m: &'a Mirror,
+        offset: u64,
+        bio: Bio<'a, Note>,
+        note: Note,
+    ) -> Mapped<'a> {
+        let primary = self.start.wrapping_add(offset);
+        let bio = match self
+            .legs
+            .clone_bio(bio, &self.dev, primary, Leg { mirror: false })
+        {
+            Ok(bio) => bio,
+            Err((bio, _)) => return bio.kill(),
+        };
+        let sector = m.start.wrapping_add(offset);
+        let (bio, err) =
+            match self
+                .legs
+                .clone_chained_bio(bio, &m.dev, sector, Leg { mirror: true })
+            {
+                Ok(bio) => (bio, Ok(())),
+                Err((bio, _)) => (bio, Err(ENOMEM)),
+            };
+        self.n.mirrored.fetch_add(1, Relaxed);
+        // The legs' parts decide; this one only fails if the mirror clone
+        // could not be made.
+        let (deferred, mapped) = bio.defer_with(note);
+        deferred.end(err);
+        mapped
     }
 
     /// Hands a spare device handle to the system workqueue for `ms`.
@@ -350,6 +411,7 @@ impl Target for RdmTest {
         let tick = ti
             .delayed_work(Self::on_tick)
             .map_err(|_| CtrError::oom())?;
+        let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
         ti.set_num_flush_bios(1);
         ti.set_num_discard_bios(1);
         // Flushes and discards reach the target whatever the devices below
@@ -366,6 +428,7 @@ impl Target for RdmTest {
             deferred,
             queue,
             tick,
+            legs,
             n: Counters::default(),
         }? CtrError))
     }
@@ -385,6 +448,11 @@ impl Target for RdmTest {
             let (bio, mapped) = bio.defer_with(note);
             self.defer(bio);
             return mapped;
+        }
+        if let (true, Some(m), Op::Write, true) =
+            (cfg.owned_legs, &self.mirror, bio.op(), bio.sectors() > 0)
+        {
+            return self.map_owned_legs(m, offset, bio, note);
         }
         bio.set_dev(&self.dev);
         if bio.sectors() > 0 {
@@ -460,6 +528,7 @@ impl Target for RdmTest {
             ["swallow_errors", v] => self.swallow_errors.store(flag(v)?, Relaxed),
             ["event"] => ti.raise_event(),
             ["defer", v] => self.cfg.lock().defer = flag(v)?,
+            ["owned_legs", v] => self.cfg.lock().owned_legs = flag(v)?,
             ["absorb", v] => d.absorb.store(flag(v)?, Relaxed),
             ["fail_part", v] => d.fail_part.store(flag(v)?, Relaxed),
             ["parts", v] => match parse_u64(v) {

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Target-owned clones: copies of a deferred bio sent to the target's
+//! devices, each carrying a typed context `C` in its front pad and completed
+//! through the target's own function, which decides what the clone's
+//! outcome means for the original (a RAID leg that fails need not fail the
+//! write while another copy holds it).
+//!
+//! A clone shares the original's data pages, so the original must not
+//! complete while a clone is in flight: each clone owns a [`BioPart`] of
+//! the original's completion, ended with what the completion function
+//! returns, and the original becomes a [`ChainedBio`] (no kill, no
+//! requeue). Clones are made in `map` from the bio being mapped, by a pool
+//! of the same target, to a device borrowed for the target's lifetime: the
+//! original completes before the target's destructor, which frees the pool.
+
+use super::bio::{Bio, BioPart, ChainedBio};
+use super::dev::{DmDev, Handles};
+use super::{bindings, Sector, Target};
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// What the completion of a clone with context `C` runs: the target object,
+/// the context and the clone's status; it returns how the clone's part of
+/// the original ends. May run in interrupt context.
+pub(crate) type CloneDone<T, C> = fn(&T, C, Result) -> Result;
+
+/// The front pad of a clone: `front_pad` bytes right below its `struct bio`.
+#[repr(C)]
+struct Pad<T: Target, C> {
+    ctx: MaybeUninit<C>,
+    part: MaybeUninit<BioPart>,
+    pool: *const Pool<T, C>,
+}
+
+/// The bio_set of a clone pool and what its completions need.
+///
+/// # Invariants
+///
+/// `bs` was initialised by `bioset_init()` with a front pad for `Pad<T, C>`
+/// and is exited only by `drop`, after every clone from it completed;
+/// `target` is NULL or the live target object the pool belongs to.
+#[pin_data(PinnedDrop)]
+struct Pool<T: Target, C> {
+    #[pin]
+    bs: Opaque<bindings::bio_set>,
+    target: AtomicPtr<T>,
+    done: CloneDone<T, C>,
+}
+
+// SAFETY: the pool is only read after construction; bio_set allocation is
+// thread-safe; `target` is atomic.
+unsafe impl<T: Target, C> Send for Pool<T, C> {}
+// SAFETY: as above.
+unsafe impl<T: Target, C> Sync for Pool<T, C> {}
+
+#[pinned_drop]
+impl<T: Target, C> PinnedDrop for Pool<T, C> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: by the type invariant `bs` is initialised, and the pool is
+        // dropped in the destructor trampoline, after the target's bios
+        // (whose parts the clones held) all completed.
+        unsafe { bindings::bioset_exit(self.bs.get()) };
+    }
+}
+
+/// The pools of one target, type-erased over their contexts.
+pub(super) trait PoolSlot<T>: Send + Sync {
+    /// Gives the pool the target object, once it exists.
+    fn start(&self, target: &T);
+}
+
+impl<T: Target, C> PoolSlot<T> for Pool<T, C> {
+    fn start(&self, target: &T) {
+        // INVARIANT: the pinned target object, alive until the destructor,
+        // which frees the pool after it.
+        self.target
+            .store(core::ptr::from_ref(target).cast_mut(), Ordering::Release);
+    }
+}
+
+/// The clone pools the layer holds for a target, freed in its destructor.
+/// Each is pinned in fact: the list never moves one out of its box, it only
+/// drops it (`Pin<KBox<dyn ..>>` cannot be made by unsizing on stable).
+pub(super) type Pools<T> = KVec<KBox<dyn PoolSlot<T>>>;
+
+/// Makes a pool for clones with context `C`, completed by `done`, for the
+/// target `ti` is constructing.
+pub(super) fn new_pool<T: Target, C: Send + 'static>(
+    pools: &mut Pools<T>,
+    ti: NonNull<bindings::dm_target>,
+    done: CloneDone<T, C>,
+    handles: &Handles,
+) -> Result<ClonePool<C>> {
+    const {
+        assert!(
+            core::mem::align_of::<C>() <= 8,
+            "a clone's front pad is 8-byte aligned"
+        )
+    };
+    pools.reserve(1, GFP_KERNEL)?;
+    let front_pad = front_pad::<T, C>();
+    let pool = KBox::try_pin_init(
+        try_pin_init!(Pool::<T, C> {
+            bs <- Opaque::try_ffi_init(|bs: *mut bindings::bio_set| {
+                // SAFETY: `bs` is pinned memory for a bio_set, zeroed first
+                // as bioset_init() expects.
+                unsafe {
+                    core::ptr::write_bytes(bs, 0, 1);
+                    to_result(bindings::rdm_bioset_init_pad(bs, front_pad as u32))
+                }
+            }),
+            target: AtomicPtr::new(core::ptr::null_mut()),
+            done,
+        }),
+        GFP_KERNEL,
+    )?;
+    let raw = NonNull::from(&*pool);
+    let bs = NonNull::new(pool.bs.get()).ok_or(EINVAL)?;
+    // SAFETY: the pool stays in its box until the list drops it (see `Pools`).
+    let pool: KBox<Pool<T, C>> = unsafe { Pin::into_inner_unchecked(pool) };
+    let erased: KBox<dyn PoolSlot<T>> = pool;
+    // Cannot fail: room was reserved.
+    let _ = pools.push_within_capacity(erased);
+    handles.get();
+    // INVARIANT: the pool lives until every handle is gone (the destructor
+    // drains them before it frees the pools); this handle is counted.
+    Ok(ClonePool {
+        pool: raw.cast(),
+        bs,
+        ti,
+        end_io: Some(clone_endio::<T, C>),
+        fill: fill_pad::<T, C>,
+        handles: NonNull::from(handles),
+        _c: PhantomData,
+    })
+}
+
+const fn front_pad<T: Target, C>() -> usize {
+    core::mem::size_of::<Pad<T, C>>().next_multiple_of(8)
+}
+
+/// The front pad of a clone from a `Pool<T, C>`.
+///
+/// # Safety
+///
+/// `clone` must have been allocated from such a pool.
+unsafe fn pad_of<T: Target, C>(clone: NonNull<bindings::bio>) -> *mut Pad<T, C> {
+    // SAFETY: the bio_set allocated the pad in front of the bio.
+    unsafe { clone.as_ptr().cast::<u8>().sub(front_pad::<T, C>()).cast() }
+}
+
+/// Fills a fresh clone's front pad.
+///
+/// # Safety
+///
+/// `pool` must be a live `Pool<T, C>` and `clone` a bio allocated from it,
+/// not yet submitted.
+unsafe fn fill_pad<T: Target, C>(
+    pool: NonNull<()>,
+    clone: NonNull<bindings::bio>,
+    part: BioPart,
+    ctx: C,
+) {
+    // SAFETY: the pad lies right below the clone, sized and aligned for
+    // `Pad<T, C>` by the bio_set; nothing else uses it.
+    unsafe {
+        let pad = pad_of::<T, C>(clone);
+        (*pad).ctx.write(ctx);
+        (*pad).part.write(part);
+        (*pad).pool = pool.cast::<Pool<T, C>>().as_ptr();
+    }
+}
+
+/// # Safety
+///
+/// Only the block layer calls this, once, when a clone from a `Pool<T, C>`
+/// completes.
+unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
+    let Some(clone) = NonNull::new(clone) else {
+        return;
+    };
+    // SAFETY: the clone came from a `Pool<T, C>` and its pad was filled by
+    // `fill_pad`; it is read once, before the clone is freed. The pool and
+    // its target object live until the bio the clone was made from, which
+    // waits for the part, has completed.
+    let (ctx, part, pool, status) = unsafe {
+        let pad = pad_of::<T, C>(clone);
+        let status = bindings::blk_status_to_errno((*clone.as_ptr()).bi_status);
+        let r = (
+            (*pad).ctx.assume_init_read(),
+            (*pad).part.assume_init_read(),
+            &*(*pad).pool,
+            to_result(status),
+        );
+        bindings::bio_put(clone.as_ptr());
+        r
+    };
+    let target = pool.target.load(Ordering::Acquire);
+    if target.is_null() {
+        // No target object yet, so no bio was mapped: cannot happen. Fail
+        // the part rather than guess.
+        drop(ctx);
+        part.end(Err(EIO));
+        return;
+    }
+    // SAFETY: non-NULL: the live target object (type invariant of `Pool`).
+    let result = (pool.done)(unsafe { &*target }, ctx, status);
+    part.end(result);
+}
+
+/// A handle to a pool of target-owned clones with context `C`
+/// ([`super::TargetCtx::clone_pool`]).
+///
+/// # Invariants
+///
+/// `pool` is a live `Pool<T, C>` of the target `ti`, `bs` its bio_set, and
+/// `end_io` and `fill` are `clone_endio::<T, C>` and `fill_pad::<T, C>` for
+/// that `T`; all live as long as this handle, which is counted in
+/// `*handles`.
+pub(crate) struct ClonePool<C> {
+    pool: NonNull<()>,
+    bs: NonNull<bindings::bio_set>,
+    ti: NonNull<bindings::dm_target>,
+    end_io: bindings::bio_end_io_t,
+    fill: unsafe fn(NonNull<()>, NonNull<bindings::bio>, BioPart, C),
+    handles: NonNull<Handles>,
+    _c: PhantomData<fn(C)>,
+}
+
+// SAFETY: submitting clones is thread-safe; the count is atomic.
+unsafe impl<C: Send> Send for ClonePool<C> {}
+// SAFETY: as above.
+unsafe impl<C: Send> Sync for ClonePool<C> {}
+
+impl<C> ClonePool<C> {
+    /// Allocates a clone of `src` for `dev` at `sector`, or NULL.
+    fn alloc(
+        &self,
+        src: NonNull<bindings::bio>,
+        dev: &DmDev,
+        sector: Sector,
+    ) -> *mut bindings::bio {
+        // SAFETY: `src` is a live bio being mapped; `dev` holds its block
+        // device; `bs` has the front pad `fill` writes; `end_io` matches it.
+        unsafe {
+            bindings::rdm_bio_clone_to(
+                src.as_ptr(),
+                dev.bdev(),
+                sector,
+                self.bs.as_ptr(),
+                self.end_io,
+            )
+        }
+    }
+
+    /// Fills and submits a clone that owns `part`.
+    fn launch(&self, clone: NonNull<bindings::bio>, part: BioPart, ctx: C) {
+        // SAFETY: by the type invariant `fill` belongs to `pool`, from which
+        // `clone` was allocated; once filled, the clone is the block layer's.
+        unsafe {
+            (self.fill)(self.pool, clone, part, ctx);
+            bindings::submit_bio_noacct(clone.as_ptr());
+        }
+    }
+
+    /// Sends a copy of `bio` (being mapped by this pool's target) to `dev`
+    /// at `sector`, with context `ctx`. `bio` then completes only once the
+    /// copy has, as the pool's completion function decides, and can no
+    /// longer be killed or requeued. A bio of another target (or on
+    /// allocation failure) comes back with `ctx`.
+    pub(crate) fn clone_bio<'a, P>(
+        &self,
+        bio: Bio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (Bio<'a, P>, C)> {
+        if bio.target() != self.ti {
+            return Err((bio, ctx));
+        }
+        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector)) else {
+            return Err((bio, ctx));
+        };
+        let (chained, part) = bio.take_part();
+        self.launch(clone, part, ctx);
+        Ok(chained)
+    }
+
+    /// [`ClonePool::clone_bio`] for a bio that is chained already.
+    pub(crate) fn clone_chained_bio<'a, P>(
+        &self,
+        bio: ChainedBio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (ChainedBio<'a, P>, C)> {
+        if bio.target() != self.ti {
+            return Err((bio, ctx));
+        }
+        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector)) else {
+            return Err((bio, ctx));
+        };
+        let (chained, part) = bio.take_part();
+        self.launch(clone, part, ctx);
+        Ok(chained)
+    }
+}
+
+impl<C> Drop for ClonePool<C> {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the count is live; this handle was
+        // counted in it.
+        unsafe { self.handles.as_ref() }.put();
+    }
+}
