@@ -196,7 +196,8 @@ fn hex_decode(hex: &[u8], out: &mut [u8]) -> Option<()> {
         }
     }
     for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let &[hi, lo] = pair else { return None };
+        *byte = (nibble(hi)? << 4) | nibble(lo)?;
     }
     Some(())
 }

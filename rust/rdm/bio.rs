@@ -41,6 +41,12 @@ pub(crate) enum Op {
 
 /// The outcome of one `map` call (`DM_MAPIO_*`), made only by consuming
 /// that call's [`Bio`].
+///
+/// # Invariants
+///
+/// `code` is `DM_MAPIO_REMAPPED` or `DM_MAPIO_SUBMITTED` only if the bio's
+/// per-bio data was stored (so `end_io` may take it); otherwise it is
+/// `DM_MAPIO_KILL` or `DM_MAPIO_REQUEUE`.
 #[must_use = "map must return what consuming the bio produced"]
 pub(crate) struct Mapped<'a> {
     code: u32,
@@ -62,7 +68,11 @@ impl Mapped<'_> {
 
 /// The size the layer asks dm core to reserve per bio for `P`
 /// (`ti->per_io_data_size`): rounded up so that the slot, which dm core
-/// places right below its 8-byte aligned `struct dm_target_io`, is aligned.
+/// places right below its `struct dm_target_io` (or the `struct dm_io` that
+/// embeds it), is aligned: both contain a `struct bio`, so they are at
+/// least as aligned as a bio, which the assertion below pins at 8.
+const _: () = assert!(core::mem::align_of::<bindings::bio>() >= 8);
+
 pub(super) const fn per_io_size<P>() -> usize {
     core::mem::size_of::<P>().next_multiple_of(8)
 }
@@ -164,6 +174,10 @@ pub(crate) struct Bio<'a, P = ()> {
     ptr: NonNull<bindings::bio>,
     ti: NonNull<bindings::dm_target>,
     accounts: bool,
+    /// Whether `set_dev` sent the bio to a device below: dm core hands the
+    /// target a bio that points at the dm device itself, and submitting it
+    /// as it is would map it again, forever.
+    remapped: bool,
     _p: (Invariant<'a>, PhantomData<fn(P)>),
 }
 
@@ -185,6 +199,7 @@ impl<'a, P> Bio<'a, P> {
             ptr,
             ti,
             accounts,
+            remapped: false,
             _p: (PhantomData, PhantomData),
         }
     }
@@ -213,6 +228,7 @@ impl<'a, P> Bio<'a, P> {
     pub(crate) fn set_dev(&mut self, dev: &'a DmDev) {
         // SAFETY: the bio is live and ours; `dev` holds its block device.
         unsafe { bindings::rdm_bio_set_dev(self.ptr.as_ptr(), dev.bdev()) };
+        self.remapped = true;
     }
 
     pub(crate) fn set_sector(&mut self, sector: Sector) {
@@ -240,9 +256,19 @@ impl<'a, P> Bio<'a, P> {
         unsafe { per_io_slot::<P>(self.ptr).write(per_io) };
     }
 
-    /// Hands the (remapped) bio back for dm core to submit.
-    pub(crate) fn remap_with(mut self, per_io: P) -> Mapped<'a> {
-        self.store_per_io(per_io);
+    /// Hands the remapped bio back for dm core to submit. A bio never sent
+    /// to a device below ([`Bio::set_dev`]) would come back to this very
+    /// target: it is failed instead, with a warning (ended, not killed: it
+    /// may have chained clones in flight).
+    pub(crate) fn remap_with(self, per_io: P) -> Mapped<'a> {
+        if !self.remapped {
+            kernel::pr_warn_once!("rdm: remap of a bio without set_dev: failed\n");
+            let (bio, mapped) = self.defer_with(per_io);
+            bio.end(Err(EIO));
+            return mapped;
+        }
+        let mut bio = self;
+        bio.store_per_io(per_io);
         Mapped::new(bindings::DM_MAPIO_REMAPPED)
     }
 
@@ -265,6 +291,7 @@ impl<'a, P> Bio<'a, P> {
         let bio = DeferredBio {
             ptr: self.ptr,
             accounts: self.accounts,
+            remapped: self.remapped,
         };
         (bio, Mapped::new(bindings::DM_MAPIO_SUBMITTED))
     }
@@ -294,6 +321,11 @@ impl<'a, P> Bio<'a, P> {
             return self.kill();
         }
         self.set_dev(dev.dev());
+        // No data, nothing to encrypt (and blk-crypto warns on such bios):
+        // flushes and discards go to the device as they are.
+        if !self.has_data() {
+            return self.remap_with(per_io);
+        }
         // SAFETY: the bio is live, ours, and has no crypto context (checked
         // above); the key is initialised and outlives the bio ('a).
         unsafe { bindings::rdm_bio_crypt_set_ctx(self.ptr.as_ptr(), dev.key().as_raw(), dun) };
@@ -353,6 +385,11 @@ impl<'a> Bio<'a, ()> {
 
 /// A bio being mapped that has chained clones in flight: it can still be
 /// remapped, deferred or cloned again, but no longer killed or requeued.
+///
+/// # Invariants
+///
+/// `bio` owes at least one completion to a clone in flight (or to a part
+/// such a clone owns), so dm core must not free it before those complete.
 pub(crate) struct ChainedBio<'a, P = ()> {
     bio: Bio<'a, P>,
 }
@@ -434,12 +471,15 @@ fn end_bio(ptr: NonNull<bindings::bio>, result: Result) {
 ///
 /// # Invariants
 ///
-/// `ptr` is a bio dm core passed to `map`, for which `map` returned
-/// `DM_MAPIO_SUBMITTED`, and which has been neither submitted nor ended;
-/// `accounts` is its target's `accounts_remapped_io`.
+/// `ptr` is a bio dm core passed to `map`, which `map` took over (it
+/// returns, or has returned, `DM_MAPIO_SUBMITTED`), and which has been
+/// neither submitted nor ended; `accounts` is its target's
+/// `accounts_remapped_io`; `remapped` says whether it was sent to a device
+/// below.
 pub(crate) struct DeferredBio {
     ptr: NonNull<bindings::bio>,
     accounts: bool,
+    remapped: bool,
 }
 
 // SAFETY: a bio may be submitted or completed from any thread by its owner.
@@ -462,7 +502,14 @@ impl DeferredBio {
     /// [`super::Target::ACCOUNTS_REMAPPED_IO`] dm core accounts it now
     /// (`dm_submit_bio_remap()`); otherwise it did when `map` returned, and
     /// the bio goes down with `submit_bio_noacct()`.
+    ///
+    /// A bio `map` did not remap ([`Bio::set_dev`]) would come back to this
+    /// very target: it is failed instead (with a warning).
     pub(crate) fn submit(self) {
+        if !self.remapped {
+            kernel::pr_warn_once!("rdm: submit of a bio without set_dev: failed\n");
+            return self.end(Err(EIO));
+        }
         let accounts = self.accounts;
         let ptr = self.into_raw();
         // SAFETY: by the type invariant the bio is ours and live; after this
@@ -533,8 +580,8 @@ impl Drop for BioPart {
 ///
 /// Bios of targets that account remapped I/O and of targets that do not
 /// may share a list: each link (`head`, or the predecessor's `bi_next`)
-/// carries the linked bio's flag in its low bit, which is free since bios
-/// are aligned.
+/// carries the linked bio's two flags in its low bits, which are free since
+/// bios are at least 8-byte aligned.
 ///
 /// # Invariants
 ///
@@ -548,17 +595,22 @@ pub(crate) struct BioList {
 // SAFETY: the list owns its bios, which may be finished from any thread.
 unsafe impl Send for BioList {}
 
-/// The link to `bio`, carrying its `accounts_remapped_io`.
-fn tag(bio: NonNull<bindings::bio>, accounts: bool) -> *mut bindings::bio {
-    bio.as_ptr().map_addr(|a| a | usize::from(accounts))
+const _: () = assert!(core::mem::align_of::<bindings::bio>() >= 4);
+
+/// The link to `bio`, carrying its flags.
+fn tag(bio: &DeferredBio) -> *mut bindings::bio {
+    let flags = usize::from(bio.accounts) | usize::from(bio.remapped) << 1;
+    bio.ptr.as_ptr().map_addr(|a| a | flags)
 }
 
-/// The bio a link points to, and its flag.
-fn untag(link: *mut bindings::bio) -> (Option<NonNull<bindings::bio>>, bool) {
-    (
-        NonNull::new(link.map_addr(|a| a & !1)),
-        link.addr() & 1 != 0,
-    )
+/// The bio a link points to, with its flags.
+fn untag(link: *mut bindings::bio) -> Option<DeferredBio> {
+    let ptr = NonNull::new(link.map_addr(|a| a & !3))?;
+    Some(DeferredBio {
+        ptr,
+        accounts: link.addr() & 1 != 0,
+        remapped: link.addr() & 2 != 0,
+    })
 }
 
 impl BioList {
@@ -574,31 +626,30 @@ impl BioList {
     }
 
     pub(crate) fn push(&mut self, bio: DeferredBio) {
-        let accounts = bio.accounts;
+        let link = tag(&bio);
         let ptr = bio.into_raw();
         // SAFETY: the bio is ours; a bio that is neither submitted nor ended
         // leaves `bi_next` to its owner, as C's bio_list does.
         unsafe { (*ptr.as_ptr()).bi_next = core::ptr::null_mut() };
         match self.tail {
             // SAFETY: `tail` is a bio of the list, ours by the invariant.
-            Some(tail) => unsafe { (*tail.as_ptr()).bi_next = tag(ptr, accounts) },
-            None => self.head = tag(ptr, accounts),
+            Some(tail) => unsafe { (*tail.as_ptr()).bi_next = link },
+            None => self.head = link,
         }
         // INVARIANT: `ptr` is linked at the tail.
         self.tail = Some(ptr);
     }
 
     pub(crate) fn pop(&mut self) -> Option<DeferredBio> {
-        let (ptr, accounts) = untag(self.head);
-        let ptr = ptr?;
-        // SAFETY: `ptr` is the list's head, ours by the invariant.
+        // INVARIANT: the head is unlinked below and owned by the result.
+        let bio = untag(self.head)?;
+        // SAFETY: the bio is the list's head, ours by the invariant.
         self.head =
-            unsafe { core::mem::replace(&mut (*ptr.as_ptr()).bi_next, core::ptr::null_mut()) };
+            unsafe { core::mem::replace(&mut (*bio.ptr.as_ptr()).bi_next, core::ptr::null_mut()) };
         if self.head.is_null() {
             self.tail = None;
         }
-        // INVARIANT: unlinked from the list, owned by the returned value.
-        Some(DeferredBio { ptr, accounts })
+        Some(bio)
     }
 
     /// Takes every bio, leaving the list empty (to finish them outside a lock).

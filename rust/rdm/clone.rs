@@ -54,10 +54,11 @@ struct Pool<T: Target, C> {
 }
 
 // SAFETY: the pool is only read after construction; bio_set allocation is
-// thread-safe; `target` is atomic.
-unsafe impl<T: Target, C> Send for Pool<T, C> {}
+// thread-safe; `target` is atomic; contexts move between threads with their
+// clones, so they must be `Send`.
+unsafe impl<T: Target, C: Send> Send for Pool<T, C> {}
 // SAFETY: as above.
-unsafe impl<T: Target, C> Sync for Pool<T, C> {}
+unsafe impl<T: Target, C: Send> Sync for Pool<T, C> {}
 
 #[pinned_drop]
 impl<T: Target, C> PinnedDrop for Pool<T, C> {
@@ -73,14 +74,20 @@ impl<T: Target, C> PinnedDrop for Pool<T, C> {
 pub(super) trait PoolSlot<T>: Send + Sync {
     /// Gives the pool the target object, once it exists.
     fn start(&self, target: &T);
+    /// Takes it back before the target object is dropped (every clone has
+    /// completed by then: they complete before the bios they came from).
+    fn stop(&self);
 }
 
-impl<T: Target, C> PoolSlot<T> for Pool<T, C> {
+impl<T: Target, C: Send> PoolSlot<T> for Pool<T, C> {
     fn start(&self, target: &T) {
-        // INVARIANT: the pinned target object, alive until the destructor,
-        // which frees the pool after it.
+        // INVARIANT: the pinned target object, alive until `stop`.
         self.target
             .store(core::ptr::from_ref(target).cast_mut(), Ordering::Release);
+    }
+
+    fn stop(&self) {
+        self.target.store(core::ptr::null_mut(), Ordering::Release);
     }
 }
 
@@ -104,7 +111,7 @@ pub(super) fn new_pool<T: Target, C: Send + 'static>(
         )
     };
     pools.reserve(1, GFP_KERNEL)?;
-    let front_pad = front_pad::<T, C>();
+    let front_pad = u32::try_from(front_pad::<T, C>()).map_err(|_| EINVAL)?;
     let pool = KBox::try_pin_init(
         try_pin_init!(Pool::<T, C> {
             bs <- Opaque::try_ffi_init(|bs: *mut bindings::bio_set| {
@@ -112,7 +119,7 @@ pub(super) fn new_pool<T: Target, C: Send + 'static>(
                 // as bioset_init() expects.
                 unsafe {
                     core::ptr::write_bytes(bs, 0, 1);
-                    to_result(bindings::rdm_bioset_init_pad(bs, front_pad as u32))
+                    to_result(bindings::rdm_bioset_init_pad(bs, front_pad))
                 }
             }),
             target: AtomicPtr::new(core::ptr::null_mut()),

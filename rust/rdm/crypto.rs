@@ -76,8 +76,7 @@ impl BlkCryptoKey {
         // SAFETY: by the type invariant the key is initialised, and it is not
         // modified while shared.
         let key = unsafe { &*self.inner.get() };
-        let len = (key.size as usize).min(key.bytes.len());
-        &key.bytes[..len]
+        key.bytes.get(..key.size as usize).unwrap_or(&key.bytes)
     }
 }
 

@@ -87,15 +87,21 @@ struct workqueue_struct *rdm_alloc_workqueue(const char *name)
 	return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name);
 }
 
+/*
+ * Clones are allocated in map, while current->bio_list holds bios not yet
+ * submitted (clones among them): with a rescuer, a mempool wait punts those
+ * to a worker instead of waiting for elements only they can free.
+ */
 int rdm_bioset_init(struct bio_set *bs)
 {
-	return bioset_init(bs, BIO_POOL_SIZE, 0, 0);
+	return bioset_init(bs, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 }
 
 /*
  * Clone @bio to @bdev at @sector and submit the clone, chained so that @bio
  * completes only after the clone does, with the clone's error if it fails.
- * GFP_NOIO from a mempool: in the I/O path, and it cannot fail.
+ * GFP_NOIO from a mempool: in the I/O path; it waits rather than fail, but
+ * a NULL is still handled.
  */
 int rdm_bio_clone_chained(struct bio *bio, struct block_device *bdev,
 			  sector_t sector, struct bio_set *bs)
@@ -170,9 +176,10 @@ bool rdm_mod_delayed_work(struct workqueue_struct *wq,
 	return mod_delayed_work(wq, dwork, msecs_to_jiffies(ms));
 }
 
+/* As rdm_bioset_init(), with room for a typed context before each bio. */
 int rdm_bioset_init_pad(struct bio_set *bs, unsigned int front_pad)
 {
-	return bioset_init(bs, BIO_POOL_SIZE, front_pad, 0);
+	return bioset_init(bs, BIO_POOL_SIZE, front_pad, BIOSET_NEED_RESCUER);
 }
 
 /*

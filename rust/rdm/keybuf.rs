@@ -21,9 +21,10 @@ pub(crate) enum KeyType {
 /// Key bytes on the stack, wiped on drop like `memzero_explicit()`.
 ///
 /// Made empty and filled in place (`fill` hands out the bytes to write):
-/// key material is meant never to be moved, since every move of the buffer
-/// would leave an unwiped copy on the stack. So there is no constructor
-/// that takes key bytes, and the users take `&mut KeyBuf`.
+/// every move of a filled buffer would leave an unwiped copy on the stack,
+/// so the API gives no reason to move one: there is no constructor that
+/// takes key bytes, and its users take `&mut KeyBuf`. (Moves are not
+/// prevented by the type; callers keep the buffer in one place.)
 ///
 /// # Invariants
 ///

@@ -64,7 +64,7 @@ pub(crate) use status::{StatusType, StatusWriter};
     reason = "each target uses a different part of the layer"
 )]
 pub(crate) use target::{
-    ready, CtrError, DevIter, EndIo, IoInfo, QueueLimits, Target, TargetCtx, TargetInfo,
+    ready, CtrError, DevIter, EndIo, Features, IoInfo, QueueLimits, Target, TargetCtx, TargetInfo,
 };
 
 /// A 512-byte sector number or count, as `sector_t`.

@@ -63,7 +63,7 @@ macro_rules! hook {
 impl<T: Target> Registration<T> {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         let tt = bindings::target_type {
-            features: T::FEATURES,
+            features: T::FEATURES.bits(),
             name: T::NAME.as_char_ptr(),
             module: module.as_ptr().cast(),
             version: T::VERSION,
@@ -216,6 +216,13 @@ unsafe fn construct<T: Target>(
     }
 }
 
+/// `ti->per_io_data_size` for `T`, checked to fit at build time.
+const fn per_io_size_c<T: Target>() -> c_uint {
+    let size = per_io_size::<T::PerIo>();
+    assert!(size <= c_uint::MAX as usize, "per-bio data too large");
+    size as c_uint
+}
+
 // `KBox::try_pin_init` reports its own allocation failure as `AllocError`
 // converted into the initializer's error type.
 impl From<kernel::alloc::AllocError> for CtrError {
@@ -241,7 +248,7 @@ unsafe extern "C" fn ctr_callback<T: Target>(
         Ok(inst) => {
             // SAFETY: `ti` is live and ours during ctr.
             unsafe {
-                (*ti.as_ptr()).per_io_data_size = per_io_size::<T::PerIo>() as c_uint;
+                (*ti.as_ptr()).per_io_data_size = const { per_io_size_c::<T>() };
                 (*ti.as_ptr()).set_accounts_remapped_io(T::ACCOUNTS_REMAPPED_IO);
                 (*ti.as_ptr()).private = KBox::into_raw(inst).cast();
             }
@@ -271,6 +278,9 @@ unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
     } = KBox::into_inner(inst);
     // Delayed work first: its callbacks use the target object.
     timers.stop();
+    for pool in pools.iter() {
+        pool.stop();
+    }
     drop(target);
     // SAFETY: the target object is gone; `ti` is still live. This waits for
     // every handle, delayed-work handles included.
@@ -422,9 +432,11 @@ unsafe extern "C" fn iterate_devices_callback<T: Target>(
 ) -> c_int {
     // SAFETY: dm core passes a live, constructed target.
     let (t, info) = unsafe { target::<T, super::target::Process>(ti) };
+    let Some(ti) = NonNull::new(ti) else {
+        return 0;
+    };
     let mut it = DevIter {
-        // SAFETY: `ti` is not NULL: `target` dereferenced it.
-        ti: unsafe { NonNull::new_unchecked(ti) },
+        ti,
         f,
         data,
         _p: PhantomData,

@@ -79,6 +79,29 @@ impl From<Infallible> for CtrError {
     }
 }
 
+/// The `DM_TARGET_*` flags a target type may declare: only those whose
+/// contract the layer keeps. (`NOWAIT` would need a `map` that never blocks,
+/// zoned and integrity flags hooks the layer does not have.)
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Features(u64);
+
+impl Features {
+    pub(crate) const NONE: Self = Self(0);
+    /// The target must be the only one in its table.
+    pub(crate) const SINGLETON: Self = Self(bindings::DM_TARGET_SINGLETON as u64);
+    /// The device stays writable even when a device below is read-only.
+    pub(crate) const ALWAYS_WRITEABLE: Self = Self(bindings::DM_TARGET_ALWAYS_WRITEABLE as u64);
+
+    /// Both sets of flags.
+    pub(crate) const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub(super) const fn bits(self) -> u64 {
+        self.0
+    }
+}
+
 /// The initializer of a target object built by value, without pinned
 /// fields of its own, for [`Target::ctr`].
 pub(crate) fn ready<T>(value: T) -> impl PinInit<T, CtrError> {
@@ -89,8 +112,11 @@ pub(crate) fn ready<T>(value: T) -> impl PinInit<T, CtrError> {
 /// constructor, status, message, the suspend/resume hooks.
 pub(crate) enum Process {}
 
-/// The context of the I/O hooks: `map` (which must not sleep) and `end_io`
-/// (which may run in interrupt context).
+/// The context of the I/O hooks: `map` (submission context: it may block
+/// on a mempool, but must not wait for other I/O) and `end_io` (which may
+/// run in interrupt context). Only process-context hooks get what always
+/// sleeps (`raise_event`); layer calls that sleep say so and call
+/// `might_sleep()`, which `CONFIG_DEBUG_ATOMIC_SLEEP` turns into a report.
 pub(crate) enum Io {}
 
 /// A read-only view of the `dm_target` a callback runs for. `C` says which
@@ -342,8 +368,8 @@ pub(crate) trait Target: Sized + Send + Sync + 'static {
     const NAME: &'static CStr;
     /// major, minor, patch, as `dmsetup targets` prints.
     const VERSION: [u32; 3];
-    /// `DM_TARGET_*` flags.
-    const FEATURES: u64 = 0;
+    /// `DM_TARGET_*` flags, among those the layer supports.
+    const FEATURES: Features = Features::NONE;
     /// Whether bios `map` takes over ([`Bio::defer_with`]) are accounted
     /// when the target submits them (`ti->accounts_remapped_io`), rather
     /// than when `map` returns. The layer picks the matching submission
@@ -353,7 +379,9 @@ pub(crate) trait Target: Sized + Send + Sync + 'static {
     /// What the target keeps per bio from `map` to `end_io`
     /// (`ti->per_io_data_size`): given to `map`'s outcome, handed back by
     /// value to `end_io`, dropped by the layer if the target has no
-    /// `end_io`. Bios that `map` kills or requeues never get one.
+    /// `end_io`. Bios that `map` kills or requeues never get one. Dropped
+    /// in completion (possibly interrupt) context: its `Drop` must not
+    /// sleep.
     type PerIo: Send;
 
     /// Builds the target from its table arguments: checks them and returns

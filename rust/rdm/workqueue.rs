@@ -32,7 +32,9 @@ unsafe impl Send for OwnedQueue {}
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
+    /// Allocates the queue. Process context.
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        kernel::task::might_sleep();
         // SAFETY: `name` is NUL-terminated and static (the workqueue keeps
         // a copy of the formatted name anyway).
         let wq = unsafe { bindings::rdm_alloc_workqueue(name.as_char_ptr()) };
@@ -59,6 +61,8 @@ impl OwnedQueue {
     /// Waits until every work item queued so far has run
     /// (`flush_workqueue()`). Process context only.
     pub(crate) fn flush(&self) {
+        // Caught by CONFIG_DEBUG_ATOMIC_SLEEP when called from atomic context.
+        kernel::task::might_sleep();
         // SAFETY: by the type invariant `wq` is live.
         unsafe { bindings::rdm_flush_workqueue(self.wq.as_ptr()) };
     }

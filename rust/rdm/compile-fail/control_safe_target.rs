@@ -70,7 +70,10 @@ impl Target for Good {
             },
             Op::Discard => bio.requeue(),
             Op::Flush => match self.legs.clone_bio(bio, &fx.dev, 0, 1) {
-                Ok(chained) => chained.remap_with(note),
+                Ok(mut chained) => {
+                    chained.set_dev(&fx.dev);
+                    chained.remap_with(note)
+                }
                 Err((bio, _leg)) => bio.kill(),
             },
             _ => {

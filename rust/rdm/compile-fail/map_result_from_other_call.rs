@@ -1,7 +1,7 @@
 // expect: lifetime may not live long enough
 //
-// Hole 1: the outcome of one map call cannot be kept and returned by another
-// (its lifetime is invariant).
+// Hole 1: the outcome of one map call cannot be passed off as another's: its
+// lifetime is invariant, so it cannot even be shortened.
 
 use super::fixture::Fx;
 #[allow(unused_imports)]
@@ -35,7 +35,8 @@ impl Target for Case {
     }
 }
 
+// Invariance: not even a shorter lifetime (which a covariant type allows).
 #[allow(dead_code)]
-fn keep<'a>(m: Mapped<'a>) -> Mapped<'static> {
+fn keep<'a: 'b, 'b>(m: Mapped<'a>) -> Mapped<'b> {
     m
 }

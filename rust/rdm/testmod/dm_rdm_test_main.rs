@@ -347,7 +347,10 @@ impl RdmTest {
             }),
             GFP_KERNEL,
         )?;
-        // Freshly made, so it cannot be queued already.
+        // Freshly made, so it cannot be queued already. The system queue is
+        // used on purpose, to hold the handle outside anything the target
+        // owns; a real target keeps its work on its own `OwnedQueue`, which
+        // is drained before the module can go (see Documentation/rdm.rst).
         let _ = workqueue::system().enqueue(holder);
         Ok(())
     }
