@@ -288,15 +288,7 @@ impl<C> ClonePool<C> {
         sector: Sector,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (Bio<'a, P>, C)> {
-        if bio.target() != self.ti {
-            return Err((bio, ctx));
-        }
-        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector)) else {
-            return Err((bio, ctx));
-        };
-        let (chained, part) = bio.take_part();
-        self.launch(clone, part, ctx);
-        Ok(chained)
+        self.clone_any(bio, dev, sector, ctx)
     }
 
     /// [`ClonePool::clone_bio`] for a bio that is chained already.
@@ -307,6 +299,16 @@ impl<C> ClonePool<C> {
         sector: Sector,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (ChainedBio<'a, P>, C)> {
+        self.clone_any(bio, dev, sector, ctx)
+    }
+
+    fn clone_any<'a, P, B: BeingMapped<'a, P>>(
+        &self,
+        bio: B,
+        dev: &'a DmDev,
+        sector: Sector,
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (B, C)> {
         if bio.target() != self.ti {
             return Err((bio, ctx));
         }
@@ -316,6 +318,41 @@ impl<C> ClonePool<C> {
         let (chained, part) = bio.take_part();
         self.launch(clone, part, ctx);
         Ok(chained)
+    }
+}
+
+/// A bio `map` still holds, chained or not.
+trait BeingMapped<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio>;
+    fn target(&self) -> NonNull<bindings::dm_target>;
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart);
+}
+
+impl<'a, P> BeingMapped<'a, P> for Bio<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        Bio::raw(self)
+    }
+
+    fn target(&self) -> NonNull<bindings::dm_target> {
+        Bio::target(self)
+    }
+
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
+        Bio::take_part(self)
+    }
+}
+
+impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        ChainedBio::raw(self)
+    }
+
+    fn target(&self) -> NonNull<bindings::dm_target> {
+        ChainedBio::target(self)
+    }
+
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
+        ChainedBio::take_part(self)
     }
 }
 

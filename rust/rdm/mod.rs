@@ -27,44 +27,24 @@ pub(crate) mod status;
 pub(crate) mod target;
 pub(crate) mod workqueue;
 
+// What targets name most, at the layer's root.
 #[allow(
     unused_imports,
     reason = "each target uses a different part of the layer"
 )]
-pub(crate) use bio::{
-    Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
-};
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use clone::ClonePool;
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use delayed::DelayedWork;
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use dev::DmDev;
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use registration::Registration;
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use status::{StatusType, StatusWriter};
-#[allow(
-    unused_imports,
-    reason = "each target uses a different part of the layer"
-)]
-pub(crate) use target::{
-    ready, CtrError, DevIter, EndIo, Features, IoInfo, QueueLimits, Target, TargetCtx, TargetInfo,
+pub(crate) use self::{
+    bio::{
+        Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
+    },
+    clone::ClonePool,
+    delayed::DelayedWork,
+    dev::DmDev,
+    registration::Registration,
+    status::{StatusType, StatusWriter},
+    target::{
+        ready, CtrError, DevIter, EndIo, Features, IoInfo, QueueLimits, Target, TargetCtx,
+        TargetInfo,
+    },
 };
 
 /// A 512-byte sector number or count, as `sector_t`.

@@ -3,33 +3,13 @@
 // Hole 2: a bio_set made and dropped inside map cannot serve a clone that
 // is still in flight.
 
-use super::fixture::Fx;
 #[allow(unused_imports)]
 use super::rdm::{
     Bio, BlkStatus, CtrError, EndIo, EndingBio, IoInfo, Mapped, Target, TargetCtx, TargetInfo,
 };
 use kernel::prelude::*;
 
-#[pin_data]
-struct Case {
-    #[pin]
-    fx: Fx,
-}
-
-#[vtable]
-impl Target for Case {
-    const NAME: &'static CStr = c"cf_case";
-    const VERSION: [u32; 3] = [0, 0, 0];
-    type PerIo = ();
-
-    fn ctr(
-        ti: &mut TargetCtx<'_, Self>,
-        _args: &[&str],
-    ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
-        let fx = Fx::new(ti)?;
-        Ok(try_pin_init!(Self { fx <- fx }? CtrError))
-    }
-
+super::fixture::case_target! {
     fn map<'a>(&'a self, _ti: &IoInfo<'a>, bio: Bio<'a>) -> Mapped<'a> {
         let Ok(bs) = super::rdm::BioSet::new() else {
             return bio.kill();

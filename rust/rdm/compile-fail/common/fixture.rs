@@ -47,3 +47,47 @@ impl Fx {
         }? CtrError))
     }
 }
+
+/// The target every misuse case is: `Case`, holding an [`Fx`], with the
+/// hooks given (the constructor is always the same).
+macro_rules! case_target {
+    // With the plain `map` (remap), for cases about the other hooks.
+    (@remap $($hooks:tt)*) => {
+        $crate::fixture::case_target! {
+            fn map<'a>(
+                &'a self,
+                _ti: &$crate::rdm::IoInfo<'a>,
+                bio: $crate::rdm::Bio<'a>,
+            ) -> $crate::rdm::Mapped<'a> {
+                bio.remap()
+            }
+
+            $($hooks)*
+        }
+    };
+    ($($hooks:tt)*) => {
+        #[pin_data]
+        struct Case {
+            #[pin]
+            fx: $crate::fixture::Fx,
+        }
+
+        #[vtable]
+        impl $crate::rdm::Target for Case {
+            const NAME: &'static CStr = c"cf_case";
+            const VERSION: [u32; 3] = [0, 0, 0];
+            type PerIo = ();
+
+            fn ctr(
+                ti: &mut $crate::rdm::TargetCtx<'_, Self>,
+                _args: &[&str],
+            ) -> Result<impl PinInit<Self, $crate::rdm::CtrError>, $crate::rdm::CtrError> {
+                let fx = $crate::fixture::Fx::new(ti)?;
+                Ok(try_pin_init!(Self { fx <- fx }? $crate::rdm::CtrError))
+            }
+
+            $($hooks)*
+        }
+    };
+}
+pub(crate) use case_target;
