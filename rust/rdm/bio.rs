@@ -204,25 +204,6 @@ impl<'a, P> Bio<'a, P> {
         }
     }
 
-    pub(super) fn raw(&self) -> NonNull<bindings::bio> {
-        self.ptr
-    }
-
-    /// The target mapping the bio.
-    pub(super) fn target(&self) -> NonNull<bindings::dm_target> {
-        self.ti
-    }
-
-    /// Owes one more completion, to a part the caller keeps
-    /// (`bio_inc_remaining()`); from then on the bio is chained.
-    pub(super) fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
-        // SAFETY: the bio is live and ours, not yet ended.
-        unsafe { bindings::rdm_bio_inc_remaining(self.ptr.as_ptr()) };
-        // INVARIANT: one more completion is owed, owned by the part.
-        let part = BioPart { ptr: self.ptr };
-        (ChainedBio { bio: self }, part)
-    }
-
     /// Redirects the bio to `dev` (`bio_set_dev()`); `dev` is borrowed for
     /// as long as the target lives, which covers the bio's flight.
     pub(crate) fn set_dev(&mut self, dev: &'a DmDev) {
@@ -397,19 +378,6 @@ pub(crate) struct ChainedBio<'a, P = ()> {
 bio_reads!(ChainedBio<'a, P>);
 
 impl<'a, P> ChainedBio<'a, P> {
-    pub(super) fn raw(&self) -> NonNull<bindings::bio> {
-        self.bio.ptr
-    }
-
-    pub(super) fn target(&self) -> NonNull<bindings::dm_target> {
-        self.bio.ti
-    }
-
-    /// See [`Bio::take_part`].
-    pub(super) fn take_part(self) -> (Self, BioPart) {
-        self.bio.take_part()
-    }
-
     /// See [`Bio::set_dev`].
     pub(crate) fn set_dev(&mut self, dev: &'a DmDev) {
         self.bio.set_dev(dev);
@@ -453,6 +421,49 @@ impl<'a> ChainedBio<'a, ()> {
     /// [`ChainedBio::defer_with`] for targets without per-bio data.
     pub(crate) fn defer(self) -> (DeferredBio, Mapped<'a>) {
         self.defer_with(())
+    }
+}
+
+/// A bio `map` still holds, chained or not: what target-owned clones
+/// ([`super::ClonePool`]) are made from.
+pub(super) trait BeingMapped<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio>;
+    /// The target mapping the bio.
+    fn target(&self) -> NonNull<bindings::dm_target>;
+    /// Owes one more completion, to a part the caller keeps; from then on
+    /// the bio is chained.
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart);
+}
+
+impl<'a, P> BeingMapped<'a, P> for Bio<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        self.ptr
+    }
+
+    fn target(&self) -> NonNull<bindings::dm_target> {
+        self.ti
+    }
+
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
+        // SAFETY: by the type invariant the bio is live and ours, not yet
+        // ended; the chained bio it becomes cannot be killed or requeued,
+        // so the part ends it.
+        let part = unsafe { BioPart::owed_by(self.ptr) };
+        (ChainedBio { bio: self }, part)
+    }
+}
+
+impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
+    fn raw(&self) -> NonNull<bindings::bio> {
+        self.bio.ptr
+    }
+
+    fn target(&self) -> NonNull<bindings::dm_target> {
+        self.bio.ti
+    }
+
+    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
+        self.bio.take_part()
     }
 }
 
@@ -533,10 +544,8 @@ impl DeferredBio {
     /// Splits off a part of the completion (`bio_inc_remaining()`): the bio
     /// completes once it and every part are ended, with the first error.
     pub(crate) fn part(&mut self) -> BioPart {
-        // SAFETY: the bio is live and ours, not yet ended.
-        unsafe { bindings::rdm_bio_inc_remaining(self.ptr.as_ptr()) };
-        // INVARIANT: one more completion is owed, owned by the part.
-        BioPart { ptr: self.ptr }
+        // SAFETY: by the type invariant the bio is live, ours, not yet ended.
+        unsafe { BioPart::owed_by(self.ptr) }
     }
 }
 
@@ -561,6 +570,20 @@ pub(crate) struct BioPart {
 unsafe impl Send for BioPart {}
 
 impl BioPart {
+    /// Makes `bio` owe one more completion (`bio_inc_remaining()`), to the
+    /// returned part.
+    ///
+    /// # Safety
+    ///
+    /// `bio` must be live and not yet ended, and its owner must let the
+    /// part end it.
+    unsafe fn owed_by(bio: NonNull<bindings::bio>) -> Self {
+        // SAFETY: guaranteed by the caller.
+        unsafe { bindings::rdm_bio_inc_remaining(bio.as_ptr()) };
+        // INVARIANT: one more completion is owed, owned by the part.
+        Self { ptr: bio }
+    }
+
     /// Ends this part; see [`DeferredBio::end`].
     pub(crate) fn end(self, result: Result) {
         let ptr = self.ptr;

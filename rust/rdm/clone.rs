@@ -14,7 +14,7 @@
 //! of the same target, to a device borrowed for the target's lifetime: the
 //! original completes before the target's destructor, which frees the pool.
 
-use super::bio::{Bio, BioPart, ChainedBio};
+use super::bio::{BeingMapped, Bio, BioPart, ChainedBio};
 use super::dev::{DmDev, Handles};
 use super::{bindings, Sector, Target};
 use core::marker::PhantomData;
@@ -318,41 +318,6 @@ impl<C> ClonePool<C> {
         let (chained, part) = bio.take_part();
         self.launch(clone, part, ctx);
         Ok(chained)
-    }
-}
-
-/// A bio `map` still holds, chained or not.
-trait BeingMapped<'a, P> {
-    fn raw(&self) -> NonNull<bindings::bio>;
-    fn target(&self) -> NonNull<bindings::dm_target>;
-    fn take_part(self) -> (ChainedBio<'a, P>, BioPart);
-}
-
-impl<'a, P> BeingMapped<'a, P> for Bio<'a, P> {
-    fn raw(&self) -> NonNull<bindings::bio> {
-        Bio::raw(self)
-    }
-
-    fn target(&self) -> NonNull<bindings::dm_target> {
-        Bio::target(self)
-    }
-
-    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
-        Bio::take_part(self)
-    }
-}
-
-impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
-    fn raw(&self) -> NonNull<bindings::bio> {
-        ChainedBio::raw(self)
-    }
-
-    fn target(&self) -> NonNull<bindings::dm_target> {
-        ChainedBio::target(self)
-    }
-
-    fn take_part(self) -> (ChainedBio<'a, P>, BioPart) {
-        ChainedBio::take_part(self)
     }
 }
 
