@@ -325,6 +325,6 @@ impl<C> Drop for ClonePool<C> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the count is live; this handle was
         // counted in it.
-        unsafe { self.handles.as_ref() }.put();
+        unsafe { Handles::put(self.handles) };
     }
 }

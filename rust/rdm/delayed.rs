@@ -208,6 +208,6 @@ impl Drop for DelayedWork {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the count is live and this handle
         // was counted in it.
-        unsafe { self.handles.as_ref() }.put();
+        unsafe { Handles::put(self.handles) };
     }
 }

@@ -15,48 +15,94 @@
 use super::{bindings, Sector};
 use core::ptr::NonNull;
 use kernel::prelude::*;
-use kernel::sync::{Completion, Refcount};
+use kernel::types::Opaque;
 
 /// How many [`DmDev`] handles of one target exist, plus one for the layer.
 ///
+/// The last holder's [`Handles::put`] wakes the destructor, which may then
+/// free this count at once: `put` therefore works on raw pointers only, so
+/// no reference to freed memory outlives the wake-up (the C helper touches
+/// neither field after `complete_all()`, as completions on the stack rely on).
+///
 /// # Invariants
 ///
-/// `idle` is completed exactly when `count` drops to zero, which happens
-/// only after [`Handles::drain`] dropped the layer's own reference.
+/// `count` is an initialised `refcount_t` and `idle` an initialised
+/// `struct completion`; `idle` is completed exactly when `count` drops to
+/// zero, which happens only after [`Handles::drain`] dropped the layer's own
+/// reference.
 #[pin_data]
 pub(super) struct Handles {
-    count: Refcount,
     #[pin]
-    idle: Completion,
+    count: Opaque<bindings::refcount_t>,
+    #[pin]
+    idle: Opaque<bindings::completion>,
 }
+
+// SAFETY: both fields are made for concurrent use (an atomic count and a
+// completion with its own lock).
+unsafe impl Send for Handles {}
+// SAFETY: as above.
+unsafe impl Sync for Handles {}
 
 impl Handles {
     pub(super) fn new() -> impl PinInit<Self> {
-        // INVARIANT: the count starts at the layer's reference.
+        // INVARIANT: the count starts at the layer's reference and the
+        // completion is initialised.
         pin_init!(Self {
-            count: Refcount::new(1),
-            idle <- Completion::new(),
+            // SAFETY: `p` is pinned memory for a refcount_t.
+            count <- Opaque::ffi_init(|p| unsafe { bindings::rdm_count_init(p) }),
+            // SAFETY: `p` is pinned memory for a completion.
+            idle <- Opaque::ffi_init(|p| unsafe { bindings::rdm_completion_init(p) }),
         })
     }
 
     pub(super) fn get(&self) {
-        self.count.inc();
+        // SAFETY: by the type invariant `count` is initialised; the caller
+        // holds a count or the layer's reference, so it is not zero.
+        unsafe { bindings::rdm_count_get(self.count.get()) };
     }
 
-    pub(super) fn put(&self) {
-        if self.count.dec_and_test() {
-            self.idle.complete_all();
-        }
+    /// Takes one more count unless the count already drained to zero.
+    pub(super) fn try_get(&self) -> bool {
+        // SAFETY: by the type invariant `count` is initialised.
+        unsafe { bindings::rdm_count_try_get(self.count.get()) }
     }
 
-    /// Drops the layer's reference and waits until no handle is left.
-    /// Process context only: it may sleep for as long as a handle is held.
-    fn drain(&self) {
-        if self.count.as_atomic().load(kernel::sync::atomic::Relaxed) > 1 {
-            pr_warn!("rdm: waiting for device handles held outside the target object\n");
-        }
-        self.put();
-        self.idle.wait_for_completion();
+    /// How many counts are held (the layer's included), for messages.
+    pub(super) fn held(&self) -> u32 {
+        // SAFETY: by the type invariant `count` is initialised.
+        unsafe { bindings::rdm_count_read(self.count.get()) }
+    }
+
+    /// Drops one count.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to a live `Handles` in which the caller holds a
+    /// count it gives up here. `*this` may be freed as soon as this returns
+    /// (or earlier, by another thread, once the count reached zero).
+    pub(super) unsafe fn put(this: NonNull<Self>) {
+        let this = this.as_ptr();
+        // SAFETY: `this` is live on entry (the caller's count keeps it so);
+        // the field pointers are formed without a reference to `*this`, and
+        // the helper touches neither field after the `complete_all()` that
+        // may let the destructor free them.
+        unsafe {
+            bindings::rdm_count_put(
+                Opaque::cast_into(&raw const (*this).count),
+                Opaque::cast_into(&raw const (*this).idle),
+            )
+        };
+    }
+
+    /// Drops the layer's reference and waits until no count is left.
+    /// Process context only: it may sleep for as long as a count is held.
+    pub(super) fn drain(&self) {
+        // SAFETY: the layer's reference is given up here, once; `self` is
+        // the destructor's, which frees it only after the wait below.
+        unsafe { Self::put(NonNull::from(self)) };
+        // SAFETY: `idle` is an initialised completion that lives until we return.
+        unsafe { bindings::wait_for_completion(self.idle.get()) };
     }
 }
 
@@ -120,6 +166,9 @@ impl DevTable {
     /// target object (which holds handles) must already be dropped or never
     /// have been built. Process context.
     pub(super) unsafe fn put_all(self, ti: *mut bindings::dm_target) {
+        if self.handles.held() > 1 {
+            pr_warn!("rdm: waiting for device handles held outside the target object\n");
+        }
         self.handles.drain();
         for dev in self.devs.iter() {
             // SAFETY: by the type invariant each entry is a held reference of
@@ -151,6 +200,18 @@ impl DmDev {
         self.dev.as_ptr()
     }
 
+    /// Another handle to the same device, counted like this one.
+    pub(super) fn another(&self) -> DmDev {
+        // SAFETY: by the type invariant the count is live, and this handle
+        // holds a count, so it is not zero.
+        unsafe { self.handles.as_ref() }.get();
+        // INVARIANT: the same held device; the new handle is counted.
+        DmDev {
+            dev: self.dev,
+            handles: self.handles,
+        }
+    }
+
     pub(super) fn bdev(&self) -> *mut bindings::block_device {
         // SAFETY: by the type invariant `dev` is a held `dm_dev`.
         unsafe { (*self.dev.as_ptr()).bdev }
@@ -174,7 +235,7 @@ impl DmDev {
 impl Drop for DmDev {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the count is live; this handle was
-        // counted in it and is dropped once.
-        unsafe { self.handles.as_ref() }.put();
+        // counted in it and gives its count up once.
+        unsafe { Handles::put(self.handles) };
     }
 }

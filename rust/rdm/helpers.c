@@ -5,6 +5,8 @@
  * Compiled into every module that uses the rdm layer.
  */
 #include <linux/bio.h>
+#include <linux/completion.h>
+#include <linux/refcount.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
@@ -198,4 +200,71 @@ struct bio *rdm_bio_clone_to(struct bio *src, struct block_device *bdev,
 	clone->bi_iter.bi_sector = sector;
 	clone->bi_end_io = end_io;
 	return clone;
+}
+
+/* The handle count of a target (rust/rdm/dev.rs): starts at the layer's one. */
+void rdm_count_init(refcount_t *count)
+{
+	refcount_set(count, 1);
+}
+
+void rdm_count_get(refcount_t *count)
+{
+	refcount_inc(count);
+}
+
+bool rdm_count_try_get(refcount_t *count)
+{
+	return refcount_inc_not_zero(count);
+}
+
+unsigned int rdm_count_read(refcount_t *count)
+{
+	return refcount_read(count);
+}
+
+/*
+ * Drop one count; the last one wakes the destructor, which may free @count
+ * and @idle as soon as it wakes. Neither is touched after complete_all(),
+ * which itself releases the completion's lock as its last access.
+ */
+void rdm_count_put(refcount_t *count, struct completion *idle)
+{
+	if (refcount_dec_and_test(count))
+		complete_all(idle);
+}
+
+void rdm_completion_init(struct completion *c)
+{
+	init_completion(c);
+}
+
+/*
+ * Target-owned I/O (rust/rdm/io.rs): bios with their own pages. The rescuer
+ * is there because a target may submit from its map path, under
+ * current->bio_list.
+ */
+int rdm_bioset_init_own(struct bio_set *bs, unsigned int front_pad)
+{
+	return bioset_init(bs, BIO_POOL_SIZE, front_pad,
+			   BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
+}
+
+/* GFP_NOIO from the bio_set's mempools: sleeps rather than fails. */
+struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
+			      blk_opf_t opf, sector_t sector, struct bio_set *bs,
+			      void (*end_io)(struct bio *bio))
+{
+	struct bio *bio = bio_alloc_bioset(bdev, nr_vecs, opf, GFP_NOIO, bs);
+
+	if (!bio)
+		return NULL;
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_end_io = end_io;
+	return bio;
+}
+
+void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)
+{
+	__bio_add_page(bio, page, len, 0);
 }

@@ -7,6 +7,7 @@
 #define RDM_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/refcount_types.h>
 
 struct bio;
 struct block_device;
@@ -16,6 +17,8 @@ struct bio_set;
 struct module;
 struct delayed_work;
 struct work_struct;
+struct completion;
+struct page;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -44,5 +47,17 @@ int rdm_bioset_init_pad(struct bio_set *bs, unsigned int front_pad);
 struct bio *rdm_bio_clone_to(struct bio *src, struct block_device *bdev,
 			     sector_t sector, struct bio_set *bs,
 			     void (*end_io)(struct bio *bio));
+
+void rdm_count_init(refcount_t *count);
+void rdm_count_get(refcount_t *count);
+bool rdm_count_try_get(refcount_t *count);
+unsigned int rdm_count_read(refcount_t *count);
+void rdm_count_put(refcount_t *count, struct completion *idle);
+void rdm_completion_init(struct completion *c);
+int rdm_bioset_init_own(struct bio_set *bs, unsigned int front_pad);
+struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
+			      blk_opf_t opf, sector_t sector, struct bio_set *bs,
+			      void (*end_io)(struct bio *bio));
+void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len);
 
 #endif

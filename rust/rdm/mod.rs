@@ -20,6 +20,7 @@ pub(crate) mod crc;
 pub(crate) mod crypto;
 pub(crate) mod delayed;
 pub(crate) mod dev;
+pub(crate) mod io;
 pub(crate) mod keybuf;
 pub(crate) mod keyring;
 pub(crate) mod registration;
@@ -39,6 +40,7 @@ pub(crate) use self::{
     clone::ClonePool,
     delayed::DelayedWork,
     dev::DmDev,
+    io::{IoBuf, IoOp, IoPool},
     registration::Registration,
     status::{StatusType, StatusWriter},
     target::{

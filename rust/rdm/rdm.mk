@@ -48,7 +48,7 @@ rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_table_event|dm_(un)?re
 	'destroy_workqueue|bioset_exit|dm_per_bio_data|dm_set_target_max_io_len' \
 	'blk_status_to_errno|errno_to_blk_status|cancel_delayed_work(_sync)?' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \
-	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'rdm_.*'
+	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'wait_for_completion' 'rdm_.*'
 rdm_allow_type := 'target_type|dm_target|dm_dev|queue_limits|blk_crypto_key|bio_set' \
 	'delayed_work|work_struct|bio_end_io_t' \
 	'status_type_t|iterate_devices_callout_fn|blk_crypto_.*'

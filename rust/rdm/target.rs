@@ -12,6 +12,7 @@ use super::bio::{Bio, BlkStatus, EndingBio, Mapped};
 use super::clone::{new_pool, CloneDone, ClonePool, Pools};
 use super::delayed::{DelayedWork, Timers};
 use super::dev::{DevTable, DmDev};
+use super::io::{new_io_pool, IoDone, IoPool};
 use super::{bindings, Sector, StatusType, StatusWriter};
 use core::convert::Infallible;
 use core::marker::PhantomData;
@@ -229,6 +230,13 @@ impl<'a, T: Target> TargetCtx<'a, T> {
     ) -> Result<ClonePool<C>> {
         let ti = self.info.ti;
         new_pool(self.pools, ti, done, self.devs.handles())
+    }
+
+    /// Makes a pool for the target's own reads, writes and flushes with
+    /// context `C`, completed by `done` (see [`IoPool`]). The destructor
+    /// waits for every request before it drops the target object.
+    pub(crate) fn io_pool<C: Send + 'static>(&mut self, done: IoDone<T, C>) -> Result<IoPool<C>> {
+        new_io_pool(self.pools, done, self.devs.handles())
     }
 
     pub(crate) fn info(&self) -> &TargetInfo<'a, Process> {

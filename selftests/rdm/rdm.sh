@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 setup() {
 	load_kmod brd rd_nr=2 rd_size=65536
 	load_kmod dm-dust
+	load_kmod dm-delay
 	# A device with a volatile write cache and FUA, so both flags reach us.
 	load_kmod null_blk nr_devices=1 gb=1 memory_backed=1 cache_size=16 fua=1
 	insmod "$MODDIR/dm_rdm_test.ko"
@@ -229,6 +230,62 @@ test_partial_bio_accepted() {
 	[ "$(counter t writes)" -ge 16 ] || fail "dm core did not send the rest: $(counter t writes) writes"
 }
 
+test_max_io_len_splits_bios() {
+	# dm core splits at every multiple of max_io_len (64 sectors) from the
+	# target's start, so an 8 KiB write at sector 56 reaches map as 2 bios.
+	mkdev t "0 16384 rdm_test /dev/ram0 8 max_io_len 64"
+	[ "$(dmsetup table t)" = "0 16384 rdm_test 1:0 8 max_io_len 64" ] || fail "table: $(dmsetup table t)"
+	local d
+	d=$(delta t writes fio --name=across --filename=/dev/mapper/t --rw=write --bs=8k --offset=28k \
+		--size=8k --direct=1 --ioengine=psync --output=/dev/null)
+	[ "$d" = 2 ] || fail "an 8 KiB write across the boundary reached map as $d bios, not 2"
+	# Large unaligned I/O from 2 jobs: data intact, no bio crosses a boundary.
+	fio --name=big --filename=/dev/mapper/t --rw=randwrite --bs=60k --direct=1 --ioengine=psync \
+		--numjobs=2 --size=2M --offset_increment=2M --verify=crc32c --do_verify=1 \
+		--output=/dev/null || fail "fio verify across max_io_len boundaries failed"
+	[ "$(counter t crossed)" = 0 ] || fail "$(counter t crossed) bios crossed a max_io_len boundary"
+	dmsetup reload t --table "$(dmsetup table t)" || fail "the table line does not reload"
+}
+
+test_own_io_copies_and_reports_errors() {
+	mkdev t "0 16384 rdm_test /dev/ram0 8"
+	dd if=/tmp/data of=/dev/mapper/t bs=4096 oflag=direct status=none
+	local d
+	# 128 sectors from 0 to 1000 (not page-aligned), read, copied through a
+	# second buffer, written and flushed by the target itself.
+	d=$(delta t own_done dmsetup message t 0 own_copy 0 1000 128) || fail "own_copy failed"
+	[ "$d" = 3 ] || fail "$d own requests completed, not 3 (read, write, flush)"
+	# On ram0 itself (brd keeps no I/O statistics), at the target's offset 8.
+	cmp <(dd if=/dev/ram0 bs=512 skip=1008 count=128 iflag=direct status=none) /tmp/data ||
+		fail "the copy did not reach ram0"
+	cmp <(dd if=/dev/mapper/t bs=512 skip=1000 count=128 iflag=direct status=none) /tmp/data ||
+		fail "the copy reads back differently"
+	# The largest request (1 MiB) and one past the end of the device.
+	head -c 1M /dev/urandom | dd of=/dev/mapper/t bs=1M seek=1 oflag=direct status=none
+	dmsetup message t 0 own_copy 2048 8192 2048 || fail "a 1 MiB own copy failed"
+	cmp <(dd if=/dev/mapper/t bs=512 skip=2048 count=2048 iflag=direct status=none) \
+		<(dd if=/dev/mapper/t bs=512 skip=8192 count=2048 iflag=direct status=none) || fail "1 MiB copy differs"
+	! dmsetup message t 0 own_copy 0 0 2049 2>/dev/null || fail "a request past 1 MiB was accepted"
+	d=$(delta t own_errors sh -c '! dmsetup message t 0 own_copy 131064 0 16 2>/dev/null') ||
+		fail "a read past the end of ram0 succeeded"
+	[ "$d" = 1 ] || fail "the failed read was counted $d times"
+}
+
+test_remove_waits_for_own_io() {
+	# Own reads through dm-delay take 1.5 s: removing the device meanwhile
+	# must wait for the completion, which uses the target object (KASAN
+	# would report it running on the freed target).
+	dmsetup create slow --table "0 131072 delay /dev/ram0 0 1500" || fail "dm-delay"
+	mkdev t "0 8192 rdm_test /dev/mapper/slow 0"
+	dmesg -c >/dev/null
+	dmsetup message t 0 own_read_async 0
+	dmsetup message t 0 own_read_async 8
+	dmsetup remove t || fail "remove failed"
+	[ "$(dmesg | grep -c 'rdm_test: own read done')" = 2 ] ||
+		fail "remove returned before the own reads completed: $(dmesg | tail -n 3)"
+	dmsetup remove slow
+}
+
 test_device_handle_outlives_remove() {
 	# A device handle moved to the system workqueue: removing the device
 	# must wait for it rather than free the table under it (KASAN would
@@ -322,6 +379,9 @@ ktap_run \
 	test_deferred_bios_submitted_from_workqueue \
 	test_writes_cloned_to_mirror_leg \
 	test_per_io_data_reaches_end_io \
+	test_max_io_len_splits_bios \
+	test_own_io_copies_and_reports_errors \
+	test_remove_waits_for_own_io \
 	test_flushes_and_discards_reach_target_without_device_support \
 	test_absorbed_write_keeps_chained_leg_error \
 	test_completion_in_parts \

@@ -162,9 +162,20 @@ corpus_inlinecrypt() {
 	printf 'nodev\tdevice path of a character device\taes-xts-plain64 %s 0 /dev/null 0\n' "$k"
 }
 
-# --- rdm_test: <dev> <offset> [<mirror dev> <mirror offset>]
+# --- rdm_test: <dev> <offset> [<mirror dev> <mirror offset>] [max_io_len <sectors>]
 
 rt_expect() {
+	local kind=$1 pos=$2
+	case $kind in
+	truncate) [ "$pos" = 2 ] && echo accept || echo EINVAL ;;
+	extra) echo EINVAL ;;
+	replace) [ "$pos" = 0 ] || [ "$pos" = 2 ] && dev_expect "$3" || echo EINVAL ;;
+	esac
+}
+
+# The form with max_io_len: argument 2 that is not the keyword is taken as a
+# mirror path (with offset 64), so it fails as a device lookup.
+rt_limited_expect() {
 	local kind=$1 pos=$2
 	case $kind in
 	truncate) [ "$pos" = 2 ] && echo accept || echo EINVAL ;;
@@ -176,6 +187,12 @@ rt_expect() {
 corpus_rdm_test() {
 	mutate rt_expect linear /dev/ram0 8
 	mutate rt_expect mirror /dev/ram0 0 /dev/ram1 0
+	mutate rt_limited_expect limited /dev/ram0 8 max_io_len 64
+	printf 'accept\tmirror with max_io_len\t/dev/ram0 0 /dev/ram1 0 max_io_len 8\n'
+	printf 'EINVAL\tmax_io_len 0\t/dev/ram0 0 max_io_len 0\n'
+	printf 'EINVAL\tmax_io_len past 32 bits\t/dev/ram0 0 max_io_len 4294967296\n'
+	printf 'EINVAL\tmax_io_len twice\t/dev/ram0 0 max_io_len 8 max_io_len 8\n'
+	printf 'EINVAL\tmax_io_len before the mirror\t/dev/ram0 0 max_io_len 8 /dev/ram1 0\n'
 	printf 'EINVAL\toffset past the end of the device\t/dev/ram0 131072\n'
 	printf 'nodev\tdevice path that does not exist\t/dev/nonexistent 0\n'
 	printf 'nodev\tmirror path that does not exist\t/dev/ram0 0 /dev/nonexistent 0\n'
@@ -189,13 +206,16 @@ corpus_rdm_test_messages() {
 		"swallow_errors 1" "swallow_errors 1" "defer 0" "defer 0" "defer 1" "defer 1" event event \
 		"absorb 0" "absorb 0" "fail_part 0" "fail_part 0" "parts 0" "parts 0" "parts 4" "parts 4" \
 		"split 0" "split 0" "split 8" "split 8" "owned_legs 0" "owned_legs 0" \
-		"owned_legs 1" "owned_legs 1"
+		"owned_legs 1" "owned_legs 1" "own_copy 0 8 8" "own_copy 0 8 8" \
+		"own_read_async 0" "own_read_async 0"
 	for m in "" "stats extra" "swallow_errors" "swallow_errors 2" "swallow_errors -1" \
 		"swallow_errors 1 1" "swallow_errors x" "swallow_errors 18446744073709551616" \
 		"defer" "defer 01" "defer yes" "event now" "STATS" "unknown" \
 		"parts 5" "parts -1" "parts" "split" "split 4294967296" "split x" "hold_dev" \
 		"hold_dev x" "hold_dev 18446744073709551616" "absorb 2" "fail_part yes" \
 		"tick" "tick x" "tick -5" "tick 18446744073709551616" "owned_legs 2" "owned_legs" \
+		"own_copy" "own_copy 0 8" "own_copy x 0 8" "own_copy 0 8 0" "own_copy 0 8 2049" \
+		"own_copy 0 8 8 8" "own_read_async" "own_read_async x" \
 		$'stats\xff' $'\xff\xfe' "$CORPUS_4K" "defer $CORPUS_4K"; do
 		printf 'EINVAL\tmessage %.40s\t%s\n' "$m" "$m"
 	done

@@ -3,8 +3,11 @@
 //! `rdm_test`: a linear target that exercises every optional hook and every
 //! piece of the rdm layer, for selftests/rdm. Not for production use.
 //!
-//! Table: `<dev_path> <offset> [<mirror_path> <mirror_offset>]`; with a
-//! mirror, writes are also cloned to it (`Bio::clone_chained`). Status
+//! Table: `<dev_path> <offset> [<mirror_path> <mirror_offset>]
+//! [max_io_len <sectors>]`; with a mirror, writes are also cloned to it
+//! (`Bio::clone_chained`); with `max_io_len`, dm core splits bios at every
+//! multiple of it (`TargetCtx::set_max_io_len`) and `map` counts any that
+//! still crosses one (`crossed`). Status
 //! (INFO) and `dmsetup message <dev> 0 stats` print its counters. Messages
 //! (all `<0|1>` unless said otherwise):
 //!
@@ -32,6 +35,13 @@
 //!   (`ClonePool`) instead of remap + chained clone; the target's
 //!   completion lets a failing mirror leg pass (counted in `leg_errors`),
 //!   as RAID does while a copy remains, but not a failing primary;
+//! - `own_copy <src> <dst> <sectors>`: copies with the target's own I/O
+//!   (`IoPool`): reads `src` into an `IoBuf`, copies it through a second
+//!   buffer in 1000-byte steps (across page boundaries), writes it to `dst`
+//!   and flushes, waiting for each; errors reach the message;
+//! - `own_read_async <sector>`: submits an own 4 KiB read and returns; its
+//!   completion logs `rdm_test: own read done` (removing the device must
+//!   wait for it);
 //! - `event`: raises a dm event.
 //!
 //! Per-bio data records each bio's size at map time; `end_io` sums it
@@ -43,7 +53,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use kernel::prelude::*;
-use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::sync::{new_spinlock, Arc, Completion, SpinLock};
 use kernel::time::{delay::fsleep, Delta};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
@@ -58,8 +68,8 @@ use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
     Bio, BioList, BioSet, BlkStatus, ClonePool, CtrError, DelayedWork, DevIter, DmDev, EndIo,
-    EndingBio, IoInfo, Mapped, Op, Registration, StatusType, StatusWriter, Target, TargetCtx,
-    TargetInfo,
+    EndingBio, IoBuf, IoInfo, IoOp, IoPool, Mapped, Op, Registration, StatusType, StatusWriter,
+    Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -99,6 +109,9 @@ struct Counters {
     per_io_sectors: AtomicU64,
     ticks: AtomicU64,
     leg_errors: AtomicU64,
+    crossed: AtomicU64,
+    own_done: AtomicU64,
+    own_errors: AtomicU64,
     presuspends: AtomicU64,
     postsuspends: AtomicU64,
     preresumes: AtomicU64,
@@ -111,6 +124,23 @@ struct Config {
     defer: bool,
     owned_legs: bool,
     split: u32,
+}
+
+/// Where the outcome of one own request `own_copy` waits for goes.
+#[pin_data]
+struct OwnWait {
+    #[pin]
+    done: Completion,
+    #[pin]
+    result: SpinLock<Option<(IoBuf, Result)>>,
+}
+
+/// The context of the target's own requests.
+enum Own {
+    /// `own_copy` waits for it.
+    Wait(Arc<OwnWait>),
+    /// `own_read_async`: nobody waits.
+    Async,
 }
 
 /// The context of a target-owned clone: which leg it went to.
@@ -221,6 +251,8 @@ struct RdmTest {
     dev: DmDev,
     start: u64,
     mirror: Option<Mirror>,
+    /// The table's `max_io_len` (0: none).
+    max_io_len: u64,
     /// A second handle to `dev`, for `hold_dev`.
     #[pin]
     spare: SpinLock<Option<DmDev>>,
@@ -235,6 +267,8 @@ struct RdmTest {
     tick: DelayedWork,
     /// Clones to the legs in `owned_legs` mode, completed by `leg_done`.
     legs: ClonePool<Leg>,
+    /// The target's own reads and writes (`own_copy`, `own_read_async`).
+    own: IoPool<Own>,
     n: Counters,
 }
 
@@ -245,7 +279,8 @@ impl RdmTest {
             out,
             "reads {} writes {} flushes {} fua {} discards {} errors {} swallowed {} deferred {} \
              mirrored {} partial {} ended {} per_io_sectors {} ticks {} leg_errors {} \
-             presuspends {} postsuspends {} preresumes {} resumes {}",
+             presuspends {} postsuspends {} preresumes {} resumes {} crossed {} \
+             own_done {} own_errors {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
@@ -264,6 +299,9 @@ impl RdmTest {
             n.postsuspends.load(Relaxed),
             n.preresumes.load(Relaxed),
             n.resumes.load(Relaxed),
+            n.crossed.load(Relaxed),
+            n.own_done.load(Relaxed),
+            n.own_errors.load(Relaxed),
         );
     }
 
@@ -337,6 +375,60 @@ impl RdmTest {
     }
 
     /// Hands a spare device handle to the system workqueue for `ms`.
+    /// Completes an own request; may run in interrupt context.
+    fn own_done(&self, own: Own, buf: IoBuf, status: Result) {
+        self.n.own_done.fetch_add(1, Relaxed);
+        if status.is_err() {
+            self.n.own_errors.fetch_add(1, Relaxed);
+        }
+        match own {
+            Own::Wait(w) => {
+                *w.result.lock() = Some((buf, status));
+                w.done.complete_all();
+            }
+            Own::Async => pr_info!("rdm_test: own read done\n"),
+        }
+    }
+
+    /// One own request, waited for.
+    fn own_io(&self, op: IoOp, sector: u64, buf: IoBuf) -> Result<IoBuf> {
+        let w = Arc::pin_init(
+            pin_init!(OwnWait {
+                done <- Completion::new(),
+                result <- new_spinlock!(None),
+            }),
+            GFP_KERNEL,
+        )?;
+        self.own
+            .submit(&self.dev, op, sector, buf, Own::Wait(w.clone()))
+            .map_err(|(_, _, err)| err)?;
+        w.done.wait_for_completion();
+        let (buf, status) = w.result.lock().take().ok_or(EIO)?;
+        status.map(|()| buf)
+    }
+
+    fn own_copy(&self, src: u64, dst: u64, sectors: u64) -> Result {
+        let len = usize::try_from(sectors)
+            .ok()
+            .and_then(|n| n.checked_mul(512))
+            .ok_or(EINVAL)?;
+        let at = |s: u64| self.start.checked_add(s).ok_or(EINVAL);
+        let read = self.own_io(IoOp::Read, at(src)?, IoBuf::new(len, GFP_KERNEL)?)?;
+        let mut copy = IoBuf::new(len, GFP_KERNEL)?;
+        let mut step = [0u8; 1000];
+        let mut off = 0;
+        while off < len {
+            let n = step.len().min(len - off);
+            read.read_at(off, &mut step[..n])?;
+            copy.write_at(off, &step[..n])?;
+            off += n;
+        }
+        drop(read);
+        self.own_io(IoOp::Write, at(dst)?, copy)?;
+        self.own_io(IoOp::Flush, 0, IoBuf::empty())?;
+        Ok(())
+    }
+
     fn hold_dev(&self, ms: u32) -> Result {
         let dev = self.spare.lock().take().ok_or(EBUSY)?;
         let holder = Arc::pin_init(
@@ -376,14 +468,40 @@ impl Target for RdmTest {
         ti: &mut TargetCtx<'_, Self>,
         args: &[&str],
     ) -> Result<impl PinInit<Self, CtrError>, CtrError> {
-        const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>]";
+        const USAGE: &CStr = c"Usage: <dev_path> <offset> [<mirror_path> <mirror_offset>] \
+            [max_io_len <sectors>]";
         let mut args = ArgSet::new(args);
         let path = args.next(USAGE)?;
         let start = parse_u64(args.next(USAGE)?).ok_or(c"Invalid offset")?;
-        let mirror_args = match args.len() {
-            0 => None,
-            2 => Some((args.next(USAGE)?, args.next(USAGE)?)),
+        let rest = [
+            args.shift(),
+            args.shift(),
+            args.shift(),
+            args.shift(),
+            args.shift(),
+        ];
+        let (mirror_args, max_io_len) = match rest {
+            [None, ..] => (None, None),
+            [Some("max_io_len"), Some(n), None, ..] => (None, Some(n)),
+            [Some("max_io_len"), ..] => return Err(USAGE.into()),
+            [Some(path), Some(start), None, ..] => (Some((path, start)), None),
+            [Some(path), Some(start), Some("max_io_len"), Some(n), None] => {
+                (Some((path, start)), Some(n))
+            }
             _ => return Err(USAGE.into()),
+        };
+        let max_io_len = match max_io_len {
+            None => 0,
+            Some(n) => {
+                let n = parse_u64(n)
+                    .filter(|n| *n > 0)
+                    .ok_or(c"Invalid max_io_len")?;
+                ti.set_max_io_len(n).map_err(|err| CtrError {
+                    msg: c"Invalid max_io_len",
+                    err,
+                })?;
+                n
+            }
         };
         let lookup = |err| CtrError {
             msg: c"Device lookup failed",
@@ -415,6 +533,7 @@ impl Target for RdmTest {
             .delayed_work(Self::on_tick)
             .map_err(|_| CtrError::oom())?;
         let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
+        let own = ti.io_pool(Self::own_done).map_err(|_| CtrError::oom())?;
         ti.set_num_flush_bios(1);
         ti.set_num_discard_bios(1);
         // Flushes and discards reach the target whatever the devices below
@@ -425,6 +544,7 @@ impl Target for RdmTest {
             dev,
             start,
             mirror,
+            max_io_len,
             spare <- new_spinlock!(Some(spare)),
             cfg <- new_spinlock!(Config::default()),
             swallow_errors: AtomicBool::new(false),
@@ -432,6 +552,7 @@ impl Target for RdmTest {
             queue,
             tick,
             legs,
+            own,
             n: Counters::default(),
         }? CtrError))
     }
@@ -443,6 +564,11 @@ impl Target for RdmTest {
             self.n.partial.fetch_add(1, Relaxed);
         }
         let offset = ti.offset(bio.sector());
+        if self.max_io_len > 0
+            && offset % self.max_io_len + u64::from(bio.sectors()) > self.max_io_len
+        {
+            self.n.crossed.fetch_add(1, Relaxed);
+        }
         let note = Note {
             sectors: bio.sectors(),
         };
@@ -519,6 +645,9 @@ impl Target for RdmTest {
                 if let Some(m) = &self.mirror {
                     let _ = write!(out, " {} {}", m.dev.name(), m.start);
                 }
+                if self.max_io_len > 0 {
+                    let _ = write!(out, " max_io_len {}", self.max_io_len);
+                }
             }
             StatusType::Ima => {}
         }
@@ -546,6 +675,19 @@ impl Target for RdmTest {
                 let ms = parse_u64(ms).ok_or(EINVAL)?;
                 self.tick
                     .schedule(u32::try_from(ms.min(60_000)).map_err(|_| EINVAL)?);
+            }
+            ["own_copy", src, dst, n] => {
+                let arg = |v: &str| parse_u64(v).ok_or(EINVAL);
+                self.own_copy(arg(src)?, arg(dst)?, arg(n)?)?;
+            }
+            ["own_read_async", sector] => {
+                let sector = parse_u64(sector)
+                    .and_then(|s| self.start.checked_add(s))
+                    .ok_or(EINVAL)?;
+                let buf = IoBuf::new(4096, GFP_KERNEL)?;
+                self.own
+                    .submit(&self.dev, IoOp::Read, sector, buf, Own::Async)
+                    .map_err(|(_, _, err)| err)?;
             }
             ["hold_dev", ms] => {
                 let ms = parse_u64(ms).ok_or(EINVAL)?;

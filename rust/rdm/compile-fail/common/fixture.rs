@@ -6,7 +6,7 @@
 use super::rdm::crypto::{BlkCryptoKey, KeyedDev, Mode};
 use super::rdm::keybuf::KeyType;
 use super::rdm::workqueue::OwnedQueue;
-use super::rdm::{BioSet, CtrError, DmDev, Target, TargetCtx};
+use super::rdm::{BioSet, CtrError, DmDev, IoPool, Target, TargetCtx};
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock, SpinLock};
 
@@ -17,6 +17,8 @@ pub(crate) struct Fx {
     pub(crate) keyed: KeyedDev,
     pub(crate) bs: BioSet,
     pub(crate) queue: OwnedQueue,
+    /// The target's own I/O, completed by a function that does nothing.
+    pub(crate) own: IoPool<()>,
     /// A device and a key behind a lock, to try lending them from a guard.
     #[pin]
     pub(crate) locked: SpinLock<Option<(DmDev, KeyedDev)>>,
@@ -38,11 +40,13 @@ impl Fx {
             KeyedDev::new(ti.get_device("/dev/ram1").map_err(e)?, key()?).map_err(e)?;
         let bs = BioSet::new().map_err(e)?;
         let queue = OwnedQueue::new(c"cf").map_err(e)?;
+        let own = ti.io_pool(|_, (), _, _| {}).map_err(e)?;
         Ok(try_pin_init!(Self {
             dev,
             keyed,
             bs,
             queue,
+            own,
             locked <- new_spinlock!(Some((spare, spare_keyed))),
         }? CtrError))
     }
