@@ -8,6 +8,7 @@ use crate::image::Image;
 use crate::load::Cache;
 use pcache_format::kset::{decode, Kset, KsetEnd, KsetRead};
 use pcache_format::{FormatError, KeyOnmedia, KSET_ONMEDIA_SIZE_MAX, SEG_DATA_SIZE};
+use pcache_index::{CacheKey, KeyStore, Range};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -155,50 +156,62 @@ pub struct Extent {
 }
 
 /// Backing-device extents, non-overlapping; a newer insert cuts what it
-/// covers out of older ones (`cache_key_insert(..., fixup = true)`).
+/// covers out of older ones, by the very code the kernel target runs
+/// (`pcache_index::insert`, upstream's `cache_key_insert(..., fixup = true)`).
 #[derive(Default, Debug)]
 pub struct ExtentMap {
     map: BTreeMap<u64, Extent>,
 }
 
+impl CacheKey for Extent {
+    fn range(&self) -> Range {
+        // On-media key lengths are `u32`.
+        Range::new(self.off, u32::try_from(self.len).unwrap_or(u32::MAX))
+    }
+    fn is_placeholder(&self) -> bool {
+        false
+    }
+    fn cut_front(&mut self, n: u32) {
+        let n = u64::from(n).min(self.len);
+        self.off += n;
+        self.data += n;
+        self.len -= n;
+    }
+    fn cut_back(&mut self, n: u32) {
+        self.len -= u64::from(n).min(self.len);
+    }
+}
+
+impl KeyStore for ExtentMap {
+    type Key = Extent;
+    fn floor(&self, off: u64) -> Option<&Extent> {
+        self.map.range(..=off).next_back().map(|(_, e)| e)
+    }
+    fn next_after(&self, off: u64) -> Option<&Extent> {
+        self.map.range(off.checked_add(1)?..).next().map(|(_, e)| e)
+    }
+    fn update(&mut self, off: u64, f: impl FnOnce(&mut Extent)) {
+        if let Some(e) = self.map.get_mut(&off) {
+            f(e);
+        }
+    }
+    fn cut_front(&mut self, off: u64, n: u32) {
+        if let Some(mut e) = self.map.remove(&off) {
+            CacheKey::cut_front(&mut e, n);
+            self.map.insert(e.off, e);
+        }
+    }
+    fn remove(&mut self, off: u64) -> Option<Extent> {
+        self.map.remove(&off)
+    }
+    fn insert(&mut self, e: Extent) {
+        self.map.insert(e.off, e);
+    }
+}
+
 impl ExtentMap {
     pub fn insert(&mut self, new: Extent) {
-        let end = new.off + new.len;
-        // Every extent starting before `end` that ends after `new.off`.
-        let overlapping: Vec<u64> = self
-            .map
-            .range(..end)
-            .rev()
-            .take_while(|(_, e)| e.off + e.len > new.off || e.off >= new.off)
-            .filter(|(_, e)| e.off + e.len > new.off)
-            .map(|(&k, _)| k)
-            .collect();
-        for k in overlapping {
-            let old = self.map.remove(&k).expect("key just listed");
-            let old_end = old.off + old.len;
-            if old.off < new.off {
-                self.map.insert(
-                    old.off,
-                    Extent {
-                        len: new.off - old.off,
-                        ..old
-                    },
-                );
-            }
-            if old_end > end {
-                let cut = end - old.off;
-                self.map.insert(
-                    end,
-                    Extent {
-                        off: end,
-                        len: old_end - end,
-                        data: old.data + cut,
-                        clean: old.clean,
-                    },
-                );
-            }
-        }
-        self.map.insert(new.off, new);
+        pcache_index::insert(self, new);
     }
 
     #[cfg(test)]

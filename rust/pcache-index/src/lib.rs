@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The in-memory index of dm-pcache (Linux 7.2 `drivers/md/dm-pcache`):
+//! which subtree and kset a logical offset belongs to, what inserting a key
+//! does to the older keys it overlaps (`cache_key_insert()` and its fixup
+//! callbacks) and how a read resolves into cache hits, misses and ranges
+//! whose miss is already in flight (`cache_read()`'s walk).
+//!
+//! The logic is generic over the sorted store that holds the keys of one
+//! subtree ([`KeyStore`]): the kernel target keeps them in a
+//! `kernel::rbtree::RBTree`, the tests and the `pcache` tool in a
+//! `BTreeMap`. All offsets and lengths are bytes; ranges are half-open.
+//!
+//! Pure `core` code without panics: the kernel target includes these very
+//! files.
+
+#![no_std]
+
+pub mod geometry;
+pub mod insert;
+pub mod key;
+pub mod read;
+
+pub use geometry::{chunk_len, kset_of, subtree_of, SUBTREE_SHIFT, SUBTREE_SIZE};
+pub use insert::{insert, nodes_needed};
+pub use key::{classify, CacheKey, KeyStore, Overlap, Range};
+pub use read::{ReadPiece, ReadWalk};
