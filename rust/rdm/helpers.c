@@ -6,6 +6,9 @@
  */
 #include <linux/bio.h>
 #include <linux/completion.h>
+#include <linux/dax.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/refcount.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
@@ -267,4 +270,90 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)
 {
 	__bio_add_page(bio, page, len, 0);
+}
+
+/*
+ * DAX access to a whole table device (rust/rdm/dax.rs), as dm-pcache's
+ * cache_dev_dax_init() does: one direct mapping of all @bytes if the driver
+ * gives one, otherwise a vmap of its pages.
+ */
+static int rdm_dax_vmap(struct dax_device *dax_dev, long total, void **vaddr)
+{
+	struct page **pages;
+	unsigned long pfn;
+	long i = 0, chunk;
+	int ret = 0;
+
+	pages = vmalloc_array(total, sizeof(struct page *));
+	if (!pages)
+		return -ENOMEM;
+	do {
+		chunk = dax_direct_access(dax_dev, i, total - i, DAX_ACCESS,
+					  NULL, &pfn);
+		if (chunk <= 0) {
+			ret = chunk ? chunk : -EINVAL;
+			goto out;
+		}
+		if (!pfn_valid(pfn)) {
+			ret = -EOPNOTSUPP;
+			goto out;
+		}
+		while (chunk-- && i < total) {
+			pages[i++] = pfn_to_page(pfn++);
+			if (!(i & 15))
+				cond_resched();
+		}
+	} while (i < total);
+	*vaddr = vmap(pages, total, VM_MAP, PAGE_KERNEL);
+	if (!*vaddr)
+		ret = -ENOMEM;
+out:
+	vfree(pages);
+	return ret;
+}
+
+int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped)
+{
+	long total = bytes >> PAGE_SHIFT, mapped;
+	unsigned long pfn;
+	int id, ret = 0;
+
+	if (!dev->dax_dev || !total)
+		return -EOPNOTSUPP;
+	id = dax_read_lock();
+	mapped = dax_direct_access(dev->dax_dev, 0, total, DAX_ACCESS, vaddr,
+				   &pfn);
+	if (mapped < 0)
+		ret = mapped;
+	else if (!pfn_valid(pfn))
+		ret = -EOPNOTSUPP;
+	else if (mapped == total)
+		*vmapped = false;
+	else if (!(ret = rdm_dax_vmap(dev->dax_dev, total, vaddr)))
+		*vmapped = true;
+	dax_read_unlock(id);
+	return ret;
+}
+
+void rdm_dax_unmap(void *vaddr, bool vmapped)
+{
+	if (vmapped)
+		vunmap(vaddr);
+}
+
+/* Stores that bypass or flush the CPU cache; ordered by rdm_pmem_wmb(). */
+void rdm_pmem_write(void *dst, const void *src, size_t len)
+{
+	memcpy_flushcache(dst, src, len);
+}
+
+/* Machine-check safe read: the bytes not copied (media errors), or 0. */
+unsigned long rdm_pmem_read(void *dst, const void *src, size_t len)
+{
+	return copy_mc_to_kernel(dst, src, len);
+}
+
+void rdm_pmem_wmb(void)
+{
+	pmem_wmb();
 }

@@ -19,6 +19,7 @@ struct delayed_work;
 struct work_struct;
 struct completion;
 struct page;
+struct dm_dev;
 
 void rdm_bio_set_dev(struct bio *bio, struct block_device *bdev);
 bool rdm_bio_has_data(struct bio *bio);
@@ -59,5 +60,10 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 			      blk_opf_t opf, sector_t sector, struct bio_set *bs,
 			      void (*end_io)(struct bio *bio));
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len);
+int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped);
+void rdm_dax_unmap(void *vaddr, bool vmapped);
+void rdm_pmem_write(void *dst, const void *src, size_t len);
+unsigned long rdm_pmem_read(void *dst, const void *src, size_t len);
+void rdm_pmem_wmb(void);
 
 #endif

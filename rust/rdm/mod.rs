@@ -18,6 +18,7 @@ pub(crate) mod bio;
 pub(crate) mod clone;
 pub(crate) mod crc;
 pub(crate) mod crypto;
+pub(crate) mod dax;
 pub(crate) mod delayed;
 pub(crate) mod dev;
 pub(crate) mod io;
@@ -38,6 +39,7 @@ pub(crate) use self::{
         Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
     },
     clone::ClonePool,
+    dax::{PmemDev, PmemWrites},
     delayed::DelayedWork,
     dev::DmDev,
     io::{IoBuf, IoOp, IoPool},

@@ -42,6 +42,11 @@
 //! - `own_read_async <sector>`: submits an own 4 KiB read and returns; its
 //!   completion logs `rdm_test: own read done` (removing the device must
 //!   wait for it);
+//! - `pmem_write <off> <byte> <len>`, `pmem_read <off> <len>`: on a
+//!   DAX-capable device (mapped whole with `PmemDev` at construction), stores
+//!   `len` (up to 4096) bytes of `byte` at byte `off` of the target through
+//!   the mapping and persists them, or prints `len` (up to 64) bytes there in
+//!   hex; `EINVAL` without DAX or outside the target;
 //! - `event`: raises a dm event.
 //!
 //! Per-bio data records each bio's size at map time; `end_io` sums it
@@ -68,8 +73,8 @@ use rdm::args::{parse_u64, ArgSet};
 use rdm::workqueue::OwnedQueue;
 use rdm::{
     Bio, BioList, BioSet, BlkStatus, ClonePool, CtrError, DelayedWork, DevIter, DmDev, EndIo,
-    EndingBio, IoBuf, IoInfo, IoOp, IoPool, Mapped, Op, Registration, StatusType, StatusWriter,
-    Target, TargetCtx, TargetInfo,
+    EndingBio, IoBuf, IoInfo, IoOp, IoPool, Mapped, Op, PmemDev, Registration, StatusType,
+    StatusWriter, Target, TargetCtx, TargetInfo,
 };
 
 module! {
@@ -269,6 +274,8 @@ struct RdmTest {
     legs: ClonePool<Leg>,
     /// The target's own reads and writes (`own_copy`, `own_read_async`).
     own: IoPool<Own>,
+    /// `dev` mapped whole, when it is DAX-capable.
+    pmem: Option<PmemDev>,
     n: Counters,
 }
 
@@ -280,7 +287,7 @@ impl RdmTest {
             "reads {} writes {} flushes {} fua {} discards {} errors {} swallowed {} deferred {} \
              mirrored {} partial {} ended {} per_io_sectors {} ticks {} leg_errors {} \
              presuspends {} postsuspends {} preresumes {} resumes {} crossed {} \
-             own_done {} own_errors {}",
+             own_done {} own_errors {} pmem_bytes {}",
             n.reads.load(Relaxed),
             n.writes.load(Relaxed),
             n.flushes.load(Relaxed),
@@ -302,6 +309,7 @@ impl RdmTest {
             n.crossed.load(Relaxed),
             n.own_done.load(Relaxed),
             n.own_errors.load(Relaxed),
+            self.pmem.as_ref().map_or(0, |p| p.len()),
         );
     }
 
@@ -429,6 +437,21 @@ impl RdmTest {
         Ok(())
     }
 
+    /// The pmem mapping and the byte offset in it of `len` bytes at byte
+    /// `off` of the target, if they lie inside the target.
+    fn pmem_at(&self, ti: &TargetInfo<'_>, off: u64, len: u64) -> Result<(&PmemDev, u64)> {
+        let pmem = self.pmem.as_ref().ok_or(EINVAL)?;
+        match off.checked_add(len) {
+            Some(end) if end <= ti.len() << rdm::SECTOR_SHIFT => Ok((
+                pmem,
+                (self.start << rdm::SECTOR_SHIFT)
+                    .checked_add(off)
+                    .ok_or(EINVAL)?,
+            )),
+            _ => Err(EINVAL),
+        }
+    }
+
     fn hold_dev(&self, ms: u32) -> Result {
         let dev = self.spare.lock().take().ok_or(EBUSY)?;
         let holder = Arc::pin_init(
@@ -534,6 +557,8 @@ impl Target for RdmTest {
             .map_err(|_| CtrError::oom())?;
         let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
         let own = ti.io_pool(Self::own_done).map_err(|_| CtrError::oom())?;
+        // Not DAX-capable (or not mappable) is fine: `pmem_*` then fail.
+        let pmem = PmemDev::new(ti.get_device(path).map_err(lookup)?).ok();
         ti.set_num_flush_bios(1);
         ti.set_num_discard_bios(1);
         // Flushes and discards reach the target whatever the devices below
@@ -553,6 +578,7 @@ impl Target for RdmTest {
             tick,
             legs,
             own,
+            pmem,
             n: Counters::default(),
         }? CtrError))
     }
@@ -688,6 +714,26 @@ impl Target for RdmTest {
                 self.own
                     .submit(&self.dev, IoOp::Read, sector, buf, Own::Async)
                     .map_err(|(_, _, err)| err)?;
+            }
+            ["pmem_write", off, byte, len] => {
+                let (off, len) = (parse_u64(off).ok_or(EINVAL)?, parse_u64(len).ok_or(EINVAL)?);
+                let byte = u8::try_from(parse_u64(byte).ok_or(EINVAL)?).map_err(|_| EINVAL)?;
+                let buf = [byte; 4096];
+                let src = buf.get(..usize::try_from(len)?).ok_or(EINVAL)?;
+                let (pmem, at) = self.pmem_at(ti, off, len)?;
+                let mut w = pmem.writes();
+                w.write(at, src)?;
+                w.persist();
+            }
+            ["pmem_read", off, len] => {
+                let (off, len) = (parse_u64(off).ok_or(EINVAL)?, parse_u64(len).ok_or(EINVAL)?);
+                let mut buf = [0u8; 64];
+                let dst = buf.get_mut(..usize::try_from(len)?).ok_or(EINVAL)?;
+                let (pmem, at) = self.pmem_at(ti, off, len)?;
+                pmem.read(at, dst)?;
+                for b in dst.iter() {
+                    let _ = write!(out, "{b:02x}");
+                }
             }
             ["hold_dev", ms] => {
                 let ms = parse_u64(ms).ok_or(EINVAL)?;

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Persistent memory: a whole DAX-capable table device mapped into the
+//! kernel's address space, as dm-pcache's cache device is.
+//!
+//! Persistence needs two things a plain `memcpy` does not give: the stores
+//! must leave the CPU cache (`memcpy_flushcache()`), and a later store that
+//! depends on them (a kset that names the data, a position that names the
+//! kset) must not become durable first (`pmem_wmb()` between the two). The
+//! types say where those steps are: stores go through a [`PmemWrites`]
+//! batch, and only [`PmemWrites::persist`] (or dropping the batch) ends it
+//! with the barrier. Reads use `copy_mc_to_kernel()`, so a media error
+//! (poison) is an `EIO`, not a machine check.
+//!
+//! The mapped memory is never lent out as a Rust reference: every access
+//! copies through the C helpers, so concurrent stores to the same bytes
+//! from other CPUs (or the block interface of the same pmem device) are
+//! races on device memory that the target must order, not undefined
+//! behaviour in Rust.
+
+use super::{bindings, DmDev};
+use core::ptr::NonNull;
+use kernel::prelude::*;
+
+/// A table device's DAX mapping.
+///
+/// # Invariants
+///
+/// `base` maps `len` bytes of `dev`'s memory for reads and writes (a direct
+/// mapping, or a vmap of its pages when `vmapped`), for as long as `dev` is
+/// held, which is as long as this object lives.
+pub(crate) struct PmemDev {
+    dev: DmDev,
+    base: NonNull<u8>,
+    len: usize,
+    vmapped: bool,
+}
+
+// SAFETY: the mapping is plain memory; all access copies through helpers
+// that are safe to call from any thread (see the module documentation for
+// why concurrent access is not a Rust data race).
+unsafe impl Send for PmemDev {}
+// SAFETY: as above; `&PmemDev` only reads the immutable fields.
+unsafe impl Sync for PmemDev {}
+
+impl PmemDev {
+    /// Maps the whole of `dev`, which must be DAX-capable (`EOPNOTSUPP`
+    /// otherwise). Process context (it may sleep building a vmap).
+    pub(crate) fn new(dev: DmDev) -> Result<Self> {
+        let bytes = dev.nr_sectors() << super::SECTOR_SHIFT;
+        let len = usize::try_from(bytes).map_err(|_| EINVAL)?;
+        let mut vaddr: *mut core::ffi::c_void = core::ptr::null_mut();
+        let mut vmapped = false;
+        // SAFETY: `dev` is a held table device; the helper writes the two
+        // out-parameters only on success.
+        kernel::error::to_result(unsafe {
+            bindings::rdm_dax_map(dev.as_raw(), bytes, &mut vaddr, &mut vmapped)
+        })?;
+        let base = NonNull::new(vaddr.cast::<u8>()).ok_or(EINVAL)?;
+        // INVARIANT: the helper mapped all `bytes` (whole pages: a pmem
+        // namespace is page-aligned) of the held `dev`.
+        Ok(Self {
+            dev,
+            base,
+            len,
+            vmapped,
+        })
+    }
+
+    /// The device mapped.
+    pub(crate) fn dev(&self) -> &DmDev {
+        &self.dev
+    }
+
+    /// The mapping's size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// A pointer to `n` bytes at `off`, if they lie inside the mapping.
+    fn at(&self, off: u64, n: usize) -> Result<*mut u8> {
+        let off = usize::try_from(off).map_err(|_| EINVAL)?;
+        match off.checked_add(n) {
+            // SAFETY: `off + n <= len`: inside the mapping (type invariant).
+            Some(end) if end <= self.len => Ok(unsafe { self.base.as_ptr().add(off) }),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Starts a batch of stores, made durable together by
+    /// [`PmemWrites::persist`].
+    pub(crate) fn writes(&self) -> PmemWrites<'_> {
+        PmemWrites { pmem: self }
+    }
+
+    /// Copies `dst.len()` bytes at `off` into `dst`; a media error in the
+    /// range is `EIO` (`dst` then holds what could be read).
+    pub(crate) fn read(&self, off: u64, dst: &mut [u8]) -> Result {
+        let src = self.at(off, dst.len())?;
+        // SAFETY: `src` is valid for `dst.len()` bytes of the mapping (checked
+        // by `at`); `dst` is a distinct, writable kernel buffer.
+        let left =
+            unsafe { bindings::rdm_pmem_read(dst.as_mut_ptr().cast(), src.cast(), dst.len()) };
+        if left != 0 {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PmemDev {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant `base` is the helper's mapping,
+        // unmapped once here; nothing borrows it any more.
+        unsafe { bindings::rdm_dax_unmap(self.base.as_ptr().cast(), self.vmapped) };
+    }
+}
+
+/// A batch of stores to persistent memory: each leaves the CPU cache as it
+/// is made, and all of them are ordered before any store made after
+/// [`PmemWrites::persist`] (dropping the batch persists it too).
+#[must_use = "stores are ordered only by PmemWrites::persist()"]
+pub(crate) struct PmemWrites<'a> {
+    pmem: &'a PmemDev,
+}
+
+impl PmemWrites<'_> {
+    /// Stores `src` at `off` (`memcpy_flushcache()`).
+    pub(crate) fn write(&mut self, off: u64, src: &[u8]) -> Result {
+        let dst = self.pmem.at(off, src.len())?;
+        // SAFETY: `dst` is valid for `src.len()` bytes of the mapping
+        // (checked by `at`); `src` is a distinct kernel buffer.
+        unsafe { bindings::rdm_pmem_write(dst.cast(), src.as_ptr().cast(), src.len()) };
+        Ok(())
+    }
+
+    /// Ends the batch with `pmem_wmb()`: its stores are durable before any
+    /// later one.
+    pub(crate) fn persist(self) {
+        // The barrier runs in `drop`.
+    }
+}
+
+impl Drop for PmemWrites<'_> {
+    fn drop(&mut self) {
+        // SAFETY: a store barrier; no memory is touched.
+        unsafe { bindings::rdm_pmem_wmb() };
+    }
+}
