@@ -45,20 +45,22 @@ unsafe impl Sync for PmemDev {}
 
 impl PmemDev {
     /// Maps the whole of `dev`, which must be DAX-capable (`EOPNOTSUPP`
-    /// otherwise). Process context (it may sleep building a vmap).
+    /// otherwise) and a whole number of pages that starts on a page
+    /// (`EINVAL` otherwise); a partition is mapped from its own start.
+    /// Process context (it may sleep building a vmap).
     pub(crate) fn new(dev: DmDev) -> Result<Self> {
         let bytes = dev.nr_sectors() << super::SECTOR_SHIFT;
         let len = usize::try_from(bytes).map_err(|_| EINVAL)?;
         let mut vaddr: *mut core::ffi::c_void = core::ptr::null_mut();
         let mut vmapped = false;
-        // SAFETY: `dev` is a held table device; the helper writes the two
-        // out-parameters only on success.
+        // SAFETY: `dev` is a held table device; the out-parameters are
+        // valid for writes and read only if the helper succeeded.
         kernel::error::to_result(unsafe {
             bindings::rdm_dax_map(dev.as_raw(), bytes, &mut vaddr, &mut vmapped)
         })?;
         let base = NonNull::new(vaddr.cast::<u8>()).ok_or(EINVAL)?;
-        // INVARIANT: the helper mapped all `bytes` (whole pages: a pmem
-        // namespace is page-aligned) of the held `dev`.
+        // INVARIANT: on success the helper mapped all `bytes` (checked to be
+        // whole pages) of the held `dev`, from the device's own start.
         Ok(Self {
             dev,
             base,
@@ -88,9 +90,13 @@ impl PmemDev {
     }
 
     /// Starts a batch of stores, made durable together by
-    /// [`PmemWrites::persist`].
-    pub(crate) fn writes(&self) -> PmemWrites<'_> {
-        PmemWrites { pmem: self }
+    /// [`PmemWrites::persist`]; `EROFS` if the table opened the device
+    /// read-only.
+    pub(crate) fn writes(&self) -> Result<PmemWrites<'_>> {
+        if !self.dev.writable() {
+            return Err(EROFS);
+        }
+        Ok(PmemWrites { pmem: self })
     }
 
     /// Copies `dst.len()` bytes at `off` into `dst`; a media error in the
@@ -111,7 +117,8 @@ impl PmemDev {
 impl Drop for PmemDev {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `base` is the helper's mapping,
-        // unmapped once here; nothing borrows it any more.
+        // unmapped once here; nothing borrows it any more. In interrupt
+        // context the helper leaks a vmap instead (vunmap() would BUG).
         unsafe { bindings::rdm_dax_unmap(self.base.as_ptr().cast(), self.vmapped) };
     }
 }

@@ -225,6 +225,12 @@ impl DmDev {
         name.to_str().unwrap_or("?")
     }
 
+    /// Whether the table opened the device for writing (not `--readonly`).
+    pub(crate) fn writable(&self) -> bool {
+        // SAFETY: by the type invariant `dev` is a held `dm_dev`.
+        unsafe { bindings::rdm_dev_writable(self.dev.as_ptr()) }
+    }
+
     /// The device's size in 512-byte sectors.
     pub(crate) fn nr_sectors(&self) -> Sector {
         // SAFETY: `bdev()` is the live block device of a held `dm_dev`.

@@ -277,7 +277,8 @@ void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)
  * cache_dev_dax_init() does: one direct mapping of all @bytes if the driver
  * gives one, otherwise a vmap of its pages.
  */
-static int rdm_dax_vmap(struct dax_device *dax_dev, long total, void **vaddr)
+static int rdm_dax_vmap(struct dax_device *dax_dev, pgoff_t first, long total,
+			void **vaddr)
 {
 	struct page **pages;
 	unsigned long pfn;
@@ -288,8 +289,8 @@ static int rdm_dax_vmap(struct dax_device *dax_dev, long total, void **vaddr)
 	if (!pages)
 		return -ENOMEM;
 	do {
-		chunk = dax_direct_access(dax_dev, i, total - i, DAX_ACCESS,
-					  NULL, &pfn);
+		chunk = dax_direct_access(dax_dev, first + i, total - i,
+					  DAX_ACCESS, NULL, &pfn);
 		if (chunk <= 0) {
 			ret = chunk ? chunk : -EINVAL;
 			goto out;
@@ -315,13 +316,23 @@ out:
 int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped)
 {
 	long total = bytes >> PAGE_SHIFT, mapped;
+	sector_t start = get_start_sect(dev->bdev);
+	pgoff_t first;
 	unsigned long pfn;
 	int id, ret = 0;
 
 	if (!dev->dax_dev || !total)
 		return -EOPNOTSUPP;
+	/*
+	 * The dax_device is the whole disk's: a partition starts
+	 * get_start_sect() into it (dm-pcache's cache_dev_dax_init() misses
+	 * this and maps the disk from its start). Whole pages only.
+	 */
+	if (!PAGE_ALIGNED(bytes) || !PAGE_ALIGNED((u64)start << SECTOR_SHIFT))
+		return -EINVAL;
+	first = start >> (PAGE_SHIFT - SECTOR_SHIFT);
 	id = dax_read_lock();
-	mapped = dax_direct_access(dev->dax_dev, 0, total, DAX_ACCESS, vaddr,
+	mapped = dax_direct_access(dev->dax_dev, first, total, DAX_ACCESS, vaddr,
 				   &pfn);
 	if (mapped < 0)
 		ret = mapped;
@@ -329,16 +340,31 @@ int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped)
 		ret = -EOPNOTSUPP;
 	else if (mapped == total)
 		*vmapped = false;
-	else if (!(ret = rdm_dax_vmap(dev->dax_dev, total, vaddr)))
+	else if (!(ret = rdm_dax_vmap(dev->dax_dev, first, total, vaddr)))
 		*vmapped = true;
 	dax_read_unlock(id);
 	return ret;
 }
 
+/*
+ * vunmap() BUGs in interrupt context, and a mapping's owner may be dropped
+ * in a completion: there the vmap is leaked (with a warning) rather than
+ * crash. A direct mapping needs no unmapping.
+ */
 void rdm_dax_unmap(void *vaddr, bool vmapped)
 {
-	if (vmapped)
-		vunmap(vaddr);
+	if (!vmapped)
+		return;
+	if (!in_task()) {
+		pr_warn_once("rdm: DAX vmap dropped in interrupt context, leaked\n");
+		return;
+	}
+	vunmap(vaddr);
+}
+
+bool rdm_dev_writable(struct dm_dev *dev)
+{
+	return dev->mode & BLK_OPEN_WRITE;
 }
 
 /* Stores that bypass or flush the CPU cache; ordered by rdm_pmem_wmb(). */

@@ -65,5 +65,6 @@ void rdm_dax_unmap(void *vaddr, bool vmapped);
 void rdm_pmem_write(void *dst, const void *src, size_t len);
 unsigned long rdm_pmem_read(void *dst, const void *src, size_t len);
 void rdm_pmem_wmb(void);
+bool rdm_dev_writable(struct dm_dev *dev);
 
 #endif

@@ -270,6 +270,9 @@ unsafe fn submit_raw<T: Target, C: Send>(
         (IoOp::WriteFua, 1..) => bindings::REQ_OP_WRITE | bindings::REQ_FUA,
         _ => return Err((buf, ctx, EINVAL)),
     };
+    if op != IoOp::Read && !dev.writable() {
+        return Err((buf, ctx, EROFS));
+    }
     // Counted before the pool is seen open, so that `stop` either waits for
     // this request or this request sees the pool closed (or drained: then
     // the count is zero and stays so).
@@ -309,7 +312,9 @@ unsafe fn submit_raw<T: Target, C: Send>(
         left -= n;
     }
     // SAFETY: the pad lies right below the bio, sized and aligned for
-    // `Pad<T, C>`; once filled, the bio is the block layer's.
+    // `Pad<T, C>`. The bio is complete (device, sector, pages, `endio` for
+    // this pool's `Pad<T, C>`) and counted in flight; once filled, it is the
+    // block layer's, which calls `endio` once.
     unsafe {
         let pad = bio
             .as_ptr()
@@ -394,8 +399,11 @@ impl<C> IoPool<C> {
     /// Sends `op` on `buf` to `dev` at `sector`; the pool's completion gets
     /// `ctx` and `buf` back. Refused with the buffer and context back
     /// (`ENODEV`) before the target object exists and once its teardown
-    /// began, or (`EINVAL`) for a flush with data or data I/O without.
-    /// Process context: it may sleep for the bio allocation.
+    /// began, (`EROFS`) for a write to a device the table opened read-only,
+    /// or (`EINVAL`) for a flush with data or data I/O without. Process
+    /// context: it may sleep for the bio allocation. The completion may run
+    /// before `submit` returns (a request the block layer fails at once),
+    /// so the caller must not hold a lock the completion takes.
     pub(crate) fn submit(
         &self,
         dev: &DmDev,

@@ -192,10 +192,11 @@ unsafe fn construct<T: Target>(
     let built = build();
     match built {
         Ok(target) => {
-            timers.start(&target);
+            // Pools first: delayed work armed in ctr may submit at once.
             for pool in pools.iter() {
                 pool.start(&target);
             }
+            timers.start(&target);
             Ok(slot.write(Instance {
                 target,
                 devs,

@@ -30,7 +30,9 @@ pub fn nodes_needed<S: KeyStore>(store: &S, new: Range) -> usize {
 }
 
 /// Inserts `new`, cutting, splitting or removing the older keys it overlaps.
-/// A key of length 0 is not inserted (returns `false`).
+/// A key of length 0 is not inserted, nor a placeholder that overlaps a key
+/// (placeholders go into gaps only; upstream BUG()s): both return `false`
+/// with the store unchanged.
 pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
     let r = new.range();
     if r.len == 0 {
@@ -45,7 +47,12 @@ pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
         else {
             break;
         };
-        match classify(old, r) {
+        let overlap = classify(old, r);
+        if new.is_placeholder() && !matches!(overlap, Overlap::Before | Overlap::After) {
+            // Nothing changed yet: only `Before` keys were passed.
+            return false;
+        }
+        match overlap {
             Overlap::Before => cur = store.next_after(off).map(|k| k.range().off),
             Overlap::After => break,
             Overlap::Tail => {

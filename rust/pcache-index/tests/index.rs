@@ -108,6 +108,15 @@ fn placeholders_are_never_cut_at_the_front() {
 }
 
 #[test]
+fn placeholder_over_a_key_is_refused() {
+    let mut s = store(&[data(1, 4096, 4096)]);
+    assert!(!insert(&mut s, placeholder(2, 0, 8192)));
+    assert!(!insert(&mut s, placeholder(2, 6144, 512)));
+    assert_eq!(keys(&s), vec![data(1, 4096, 4096)]);
+    assert!(insert(&mut s, placeholder(3, 0, 4096)));
+}
+
+#[test]
 fn empty_key_is_not_inserted() {
     let mut s = store(&[data(1, 0, 4096)]);
     assert!(!insert(&mut s, data(2, 0, 0)));
@@ -210,8 +219,17 @@ proptest! {
             let key = if op.placeholder { placeholder(id, off, len) } else { data(id, off, len) };
             let need = nodes_needed(&s, key.range());
             s.1 = 0;
-            insert(&mut s, key);
+            let range = op.first as usize..op.first as usize + op.sectors as usize;
+            let gap = before[range.clone()].iter().all(|c| *c == Cell::None);
+            let inserted = insert(&mut s, key);
             s.check();
+            if op.placeholder && !gap {
+                // Placeholders go into gaps only: refused, nothing changed.
+                prop_assert!(!inserted);
+                prop_assert_eq!(cells(&s, N), before);
+                continue;
+            }
+            prop_assert!(inserted);
             // Exactly the fresh nodes reserved for it, no more.
             prop_assert!(s.1 <= need, "{} fresh nodes, {} reserved", s.1, need);
             let now = cells(&s, N);
