@@ -57,16 +57,33 @@ msg "booting $(basename "$kdir") under TCG (2 vCPUs)"
 # (handle_edge_irq during identify_boot_cpu, on a 0xff11... direct-map
 # address), before any module was loaded. 4-level paging is what the
 # machines these targets run on use; keep the boot deterministic.
-set +e
-timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp 2 -m 2G -display none -monitor none -no-reboot \
-	-serial file:"$out" -serial file:"$klog" \
-	-kernel "$kernel" -initrd "$work/initrd" \
-	${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
-	-append "no5lvl console=ttyS1 loglevel=7 printk.devkmsg=on rcupdate.rcu_cpu_stall_timeout=120 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
-	</dev/null >"$work/qemu.log" 2>&1
-qrc=$?
-set -e
+boot() {
+	set +e
+	timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
+		-accel tcg -cpu max -smp 2 -m 2G -display none -monitor none -no-reboot \
+		-serial file:"$out" -serial file:"$klog" \
+		-kernel "$kernel" -initrd "$work/initrd" \
+		${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
+		-append "no5lvl console=ttyS1 loglevel=7 printk.devkmsg=on rcupdate.rcu_cpu_stall_timeout=120 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+		</dev/null >"$work/qemu.log" 2>&1
+	qrc=$?
+	set -e
+}
+boot
+# A boot that died before the guest's init printed its first line, with a
+# kernel log free of any report, ran none of our code (no module is loaded
+# before /rdm/run): under TCG this happened once in a few hundred boots
+# (output stopped mid-PCI-probe, qemu exited). Boot once more, and say so;
+# a second such boot fails the run below. A boot that hung until the
+# timeout (exit 124) is not retried: that is not a flake to wait out twice.
+if [ "$qrc" != 124 ] && ! grep -q 'RDM-BEGIN' "$out" 2>/dev/null && [ -s "$klog" ] &&
+	"$RDM_ROOT/scripts/kernel-log-verdict.sh" "$klog" >/dev/null 2>&1; then
+	echo "run-vm: the VM died during boot, before init ran (qemu exit $qrc; kernel log tail below); booting again" >&2
+	tail -n 5 "$klog" >&2
+	cp "$klog" "$work/kernel.first-boot.log"
+	: >"$out"
+	boot
+fi
 tr -d '\r' < "$out" | sed -n '/RDM-BEGIN$/,/^RDM-EXIT /p' | sed '1d;/^RDM-EXIT /d'
 rc=$(tr -d '\r' < "$out" | sed -n 's/^RDM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
 if [ ! -s "$klog" ]; then
