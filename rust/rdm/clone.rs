@@ -96,6 +96,40 @@ impl<T: Target, C: Send> PoolSlot<T> for Pool<T, C> {
 /// drops it (`Pin<KBox<dyn ..>>` cannot be made by unsizing on stable).
 pub(super) type Pools<T> = KVec<KBox<dyn PoolSlot<T>>>;
 
+/// Initialises a pinned, zeroed `bio_set` with `init` (one of the
+/// `rdm_bioset_init_*` helpers) and `front_pad`, for the pools of a target.
+pub(super) fn bioset_with(
+    init: unsafe extern "C" fn(*mut bindings::bio_set, kernel::ffi::c_uint) -> kernel::ffi::c_int,
+    front_pad: u32,
+) -> impl PinInit<Opaque<bindings::bio_set>, Error> {
+    Opaque::try_ffi_init(move |bs: *mut bindings::bio_set| {
+        // SAFETY: `bs` is pinned memory for a bio_set, zeroed first as
+        // bioset_init() (which every `rdm_bioset_init_*` helper calls) expects.
+        unsafe {
+            core::ptr::write_bytes(bs, 0, 1);
+            to_result(init(bs, front_pad))
+        }
+    })
+}
+
+/// Hands a built pool to the target's list, which frees it in the
+/// destructor, and counts the handle about to be made to it in `handles`;
+/// `pools` must have room reserved. Returns where the pool stays.
+pub(super) fn adopt<T, P: PoolSlot<T> + 'static>(
+    pools: &mut Pools<T>,
+    pool: Pin<KBox<P>>,
+    handles: &Handles,
+) -> NonNull<P> {
+    let raw = NonNull::from(&*pool);
+    // SAFETY: the pool stays in its box until the list drops it (see `Pools`).
+    let pool: KBox<P> = unsafe { Pin::into_inner_unchecked(pool) };
+    let erased: KBox<dyn PoolSlot<T>> = pool;
+    // Cannot fail: room was reserved.
+    let _ = pools.push_within_capacity(erased);
+    handles.get();
+    raw
+}
+
 /// Makes a pool for clones with context `C`, completed by `done`, for the
 /// target `ti` is constructing.
 pub(super) fn new_pool<T: Target, C: Send + 'static>(
@@ -114,27 +148,14 @@ pub(super) fn new_pool<T: Target, C: Send + 'static>(
     let front_pad = u32::try_from(front_pad::<T, C>()).map_err(|_| EINVAL)?;
     let pool = KBox::try_pin_init(
         try_pin_init!(Pool::<T, C> {
-            bs <- Opaque::try_ffi_init(|bs: *mut bindings::bio_set| {
-                // SAFETY: `bs` is pinned memory for a bio_set, zeroed first
-                // as bioset_init() expects.
-                unsafe {
-                    core::ptr::write_bytes(bs, 0, 1);
-                    to_result(bindings::rdm_bioset_init_pad(bs, front_pad))
-                }
-            }),
+            bs <- bioset_with(bindings::rdm_bioset_init_pad, front_pad),
             target: AtomicPtr::new(core::ptr::null_mut()),
             done,
         }),
         GFP_KERNEL,
     )?;
-    let raw = NonNull::from(&*pool);
     let bs = NonNull::new(pool.bs.get()).ok_or(EINVAL)?;
-    // SAFETY: the pool stays in its box until the list drops it (see `Pools`).
-    let pool: KBox<Pool<T, C>> = unsafe { Pin::into_inner_unchecked(pool) };
-    let erased: KBox<dyn PoolSlot<T>> = pool;
-    // Cannot fail: room was reserved.
-    let _ = pools.push_within_capacity(erased);
-    handles.get();
+    let raw = adopt(pools, pool, handles);
     // INVARIANT: the pool lives until every handle is gone (the destructor
     // drains them before it frees the pools); this handle is counted.
     Ok(ClonePool {

@@ -11,6 +11,7 @@
 //! [`IoBuf`] (the target gets it back in the completion), a counted handle
 //! to the device, and the context `C`.
 
+use super::clone::{adopt, bioset_with};
 use super::dev::{DmDev, Handles};
 use super::{bindings, Sector, Target, SECTOR_SHIFT};
 use core::marker::PhantomData;
@@ -216,14 +217,7 @@ pub(super) fn new_io_pool<T: Target, C: Send + 'static>(
     let front_pad = u32::try_from(front_pad::<T, C>()).map_err(|_| EINVAL)?;
     let pool = KBox::try_pin_init(
         try_pin_init!(Pool::<T, C> {
-            bs <- Opaque::try_ffi_init(|bs: *mut bindings::bio_set| {
-                // SAFETY: `bs` is pinned memory for a bio_set, zeroed first
-                // as bioset_init() expects.
-                unsafe {
-                    core::ptr::write_bytes(bs, 0, 1);
-                    to_result(bindings::rdm_bioset_init_own(bs, front_pad))
-                }
-            }),
+            bs <- bioset_with(bindings::rdm_bioset_init_own, front_pad),
             inflight <- Handles::new(),
             open: AtomicBool::new(false),
             target: AtomicPtr::new(core::ptr::null_mut()),
@@ -231,13 +225,7 @@ pub(super) fn new_io_pool<T: Target, C: Send + 'static>(
         }),
         GFP_KERNEL,
     )?;
-    let raw = NonNull::from(&*pool);
-    // SAFETY: the pool stays in its box until the list drops it (see `Pools`).
-    let pool: KBox<Pool<T, C>> = unsafe { Pin::into_inner_unchecked(pool) };
-    let erased: KBox<dyn super::clone::PoolSlot<T>> = pool;
-    // Cannot fail: room was reserved.
-    let _ = pools.push_within_capacity(erased);
-    handles.get();
+    let raw = adopt(pools, pool, handles);
     // INVARIANT: the pool lives until every handle is gone (the destructor
     // drains them before it frees the pools); this handle is counted.
     Ok(IoPool {

@@ -173,21 +173,12 @@ rt_expect() {
 	esac
 }
 
-# The form with max_io_len: argument 2 that is not the keyword is taken as a
-# mirror path (with offset 64), so it fails as a device lookup.
-rt_limited_expect() {
-	local kind=$1 pos=$2
-	case $kind in
-	truncate) [ "$pos" = 2 ] && echo accept || echo EINVAL ;;
-	extra) echo EINVAL ;;
-	replace) [ "$pos" = 0 ] || [ "$pos" = 2 ] && dev_expect "$3" || echo EINVAL ;;
-	esac
-}
-
 corpus_rdm_test() {
 	mutate rt_expect linear /dev/ram0 8
 	mutate rt_expect mirror /dev/ram0 0 /dev/ram1 0
-	mutate rt_limited_expect limited /dev/ram0 8 max_io_len 64
+	# Same rules for the max_io_len form: an argument 2 that is not the
+	# keyword is taken as a mirror path (offset 64), so it fails as a lookup.
+	mutate rt_expect limited /dev/ram0 8 max_io_len 64
 	printf 'accept\tmirror with max_io_len\t/dev/ram0 0 /dev/ram1 0 max_io_len 8\n'
 	printf 'EINVAL\tmax_io_len 0\t/dev/ram0 0 max_io_len 0\n'
 	printf 'EINVAL\tmax_io_len past 32 bits\t/dev/ram0 0 max_io_len 4294967296\n'
