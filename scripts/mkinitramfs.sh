@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the base initramfs the test VM boots: busybox-static plus the host's
-# dmsetup, fio, keyctl and bash, and the suite's dm-failnth (tools/), with the
+# dmsetup, fio, keyctl and bash, and the suite's dm-failnth and pcache tools
+# (tools/), with the
 # libraries ldd lists. Cached by the
 # versions of those tools; prints the path of the gzipped cpio.
 #
@@ -13,9 +14,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# dm-failnth drives fail-nth over a table load (selftests/faults).
-(cd "$RDM_ROOT" && cargo build --release -q -p dm-failnth)
-tools=(/usr/sbin/dmsetup /usr/bin/fio /usr/bin/keyctl /bin/bash "$RDM_ROOT/target/release/dm-failnth")
+# dm-failnth drives fail-nth over a table load (selftests/faults); pcache
+# checks the media the dm-pcache selftests leave behind.
+(cd "$RDM_ROOT" && cargo build --release -q -p dm-failnth -p pcache)
+tools=(/usr/sbin/dmsetup /usr/bin/fio /usr/bin/keyctl /bin/bash "$RDM_ROOT/target/release/dm-failnth"
+	"$RDM_ROOT/target/release/pcache")
 for t in "${tools[@]}" /bin/busybox; do
 	[ -x "$t" ] || die "$t missing: run scripts/setup.sh"
 done

@@ -149,6 +149,10 @@ fn opf(bio: NonNull<bindings::bio>) -> bindings::blk_opf_t {
     unsafe { (*bio.as_ptr()).bi_opf }
 }
 
+pub(super) fn op_of(bio: NonNull<bindings::bio>) -> Op {
+    op(bio)
+}
+
 fn op(bio: NonNull<bindings::bio>) -> Op {
     match opf(bio) & bindings::REQ_OP_MASK {
         bindings::REQ_OP_READ => Op::Read,
@@ -466,6 +470,56 @@ impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
         self.bio.take_part()
     }
 }
+
+/// A bio whose data pages a target may copy to or from while it owns the
+/// bio: one being mapped, chained or deferred (never one in flight or
+/// completing). The data is addressed by byte offset into the bio's current
+/// iterator, which the layer checks against its size.
+pub(crate) trait BioData: data::Sealed {
+    /// The bio's size in bytes (`bi_iter.bi_size`).
+    fn data_len(&self) -> u32 {
+        // SAFETY: by the implementors' invariants the bio is live and owned.
+        unsafe { (*self.data_bio().as_ptr()).bi_iter.bi_size }
+    }
+
+    /// Whether `off..off + len` lies inside the bio's data.
+    fn data_range_ok(&self, off: u32, len: u32) -> bool {
+        off.checked_add(len)
+            .is_some_and(|end| end <= self.data_len())
+    }
+}
+
+pub(super) mod data {
+    use super::*;
+
+    /// Only the layer's owned bio views carry data a target may copy.
+    pub(crate) trait Sealed {
+        /// The live bio the view owns.
+        fn data_bio(&self) -> NonNull<bindings::bio>;
+    }
+
+    impl<P> Sealed for Bio<'_, P> {
+        fn data_bio(&self) -> NonNull<bindings::bio> {
+            self.ptr
+        }
+    }
+
+    impl<P> Sealed for ChainedBio<'_, P> {
+        fn data_bio(&self) -> NonNull<bindings::bio> {
+            self.bio.ptr
+        }
+    }
+
+    impl Sealed for DeferredBio {
+        fn data_bio(&self) -> NonNull<bindings::bio> {
+            self.ptr
+        }
+    }
+}
+
+impl<P> BioData for Bio<'_, P> {}
+impl<P> BioData for ChainedBio<'_, P> {}
+impl BioData for DeferredBio {}
 
 /// Completes a bio, keeping an error already recorded (first error wins).
 fn end_bio(ptr: NonNull<bindings::bio>, result: Result) {

@@ -14,9 +14,9 @@
 //! of the same target, to a device borrowed for the target's lifetime: the
 //! original completes before the target's destructor, which frees the pool.
 
-use super::bio::{BeingMapped, Bio, BioPart, ChainedBio};
+use super::bio::{BeingMapped, Bio, BioData, BioPart, ChainedBio};
 use super::dev::{DmDev, Handles};
-use super::{bindings, Sector, Target};
+use super::{bindings, Sector, Target, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -267,23 +267,38 @@ unsafe impl<C: Send> Send for ClonePool<C> {}
 unsafe impl<C: Send> Sync for ClonePool<C> {}
 
 impl<C> ClonePool<C> {
-    /// Allocates a clone of `src` for `dev` at `sector`, or NULL.
+    /// Allocates a clone of `src` (or of the byte range `range` of it) for
+    /// `dev` at `sector`, or NULL.
     fn alloc(
         &self,
         src: NonNull<bindings::bio>,
         dev: &DmDev,
         sector: Sector,
+        range: Option<(u32, u32)>,
     ) -> *mut bindings::bio {
         // SAFETY: `src` is a live bio being mapped; `dev` holds its block
         // device; `bs` has the front pad `fill` writes; `end_io` matches it.
+        // A range was checked by the caller to lie inside `src` in whole
+        // sectors.
         unsafe {
-            bindings::rdm_bio_clone_to(
-                src.as_ptr(),
-                dev.bdev(),
-                sector,
-                self.bs.as_ptr(),
-                self.end_io,
-            )
+            match range {
+                None => bindings::rdm_bio_clone_to(
+                    src.as_ptr(),
+                    dev.bdev(),
+                    sector,
+                    self.bs.as_ptr(),
+                    self.end_io,
+                ),
+                Some((off, len)) => bindings::rdm_bio_clone_range_to(
+                    src.as_ptr(),
+                    dev.bdev(),
+                    sector,
+                    off,
+                    len,
+                    self.bs.as_ptr(),
+                    self.end_io,
+                ),
+            }
         }
     }
 
@@ -309,7 +324,7 @@ impl<C> ClonePool<C> {
         sector: Sector,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (Bio<'a, P>, C)> {
-        self.clone_any(bio, dev, sector, ctx)
+        self.clone_any(bio, dev, sector, None, ctx)
     }
 
     /// [`ClonePool::clone_bio`] for a bio that is chained already.
@@ -320,20 +335,54 @@ impl<C> ClonePool<C> {
         sector: Sector,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (ChainedBio<'a, P>, C)> {
-        self.clone_any(bio, dev, sector, ctx)
+        self.clone_any(bio, dev, sector, None, ctx)
     }
 
-    fn clone_any<'a, P, B: BeingMapped<'a, P>>(
+    /// [`ClonePool::clone_bio`] for the `len` bytes `bio_off` into `bio`
+    /// only (a cache sending the misses of a read to the backing device).
+    /// The range must be non-empty, in whole sectors and inside the bio;
+    /// otherwise the bio comes back with `ctx`.
+    pub(crate) fn clone_range<'a, P>(
+        &self,
+        bio: Bio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        (bio_off, len): (u32, u32),
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (Bio<'a, P>, C)> {
+        self.clone_any(bio, dev, sector, Some((bio_off, len)), ctx)
+    }
+
+    /// [`ClonePool::clone_range`] for a bio that is chained already.
+    pub(crate) fn clone_chained_range<'a, P>(
+        &self,
+        bio: ChainedBio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        range: (u32, u32),
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (ChainedBio<'a, P>, C)> {
+        self.clone_any(bio, dev, sector, Some(range), ctx)
+    }
+
+    fn clone_any<'a, P, B: BeingMapped<'a, P> + BioData>(
         &self,
         bio: B,
         dev: &'a DmDev,
         sector: Sector,
+        range: Option<(u32, u32)>,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (B, C)> {
         if bio.target() != self.ti {
             return Err((bio, ctx));
         }
-        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector)) else {
+        if let Some((off, len)) = range {
+            let sectors_ok = (off | len) % (1 << SECTOR_SHIFT) == 0;
+            if len == 0 || !sectors_ok || !bio.data_range_ok(off, len) {
+                return Err((bio, ctx));
+            }
+        }
+        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector, range)) else {
             return Err((bio, ctx));
         };
         let (chained, part) = bio.take_part();

@@ -18,6 +18,8 @@
 //! races on device memory that the target must order, not undefined
 //! behaviour in Rust.
 
+use super::bio::{BioData, Op};
+use super::io::IoBuf;
 use super::{bindings, DmDev};
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -114,6 +116,64 @@ impl PmemDev {
     }
 }
 
+impl PmemDev {
+    /// Copies `len` bytes at `off` into `bio`'s data at `bio_off`, which
+    /// must be a read's (its pages are the reader's buffer; a write's belong
+    /// to the writer and must not change). `EINVAL` for a range outside
+    /// either, `EIO` for a media error.
+    pub(crate) fn read_into_bio<B: BioData>(
+        &self,
+        off: u64,
+        bio: &mut B,
+        bio_off: u32,
+        len: u32,
+    ) -> Result {
+        let raw = bio.data_bio();
+        if super::bio::op_of(raw) != Op::Read || !bio.data_range_ok(bio_off, len) {
+            return Err(EINVAL);
+        }
+        let src = self.at(off, len as usize)?;
+        // SAFETY: the bio is live and owned by `bio` (`BioData`), and the
+        // range lies inside its data (checked); `src` is valid for `len`
+        // bytes of the mapping (checked by `at`).
+        kernel::error::to_result(unsafe {
+            bindings::rdm_bio_pmem_copy(raw.as_ptr(), bio_off, src.cast(), len, false)
+        })
+    }
+
+    /// Copies `len` bytes at `off` into `buf` at `buf_off`; `EINVAL` for a
+    /// range outside either, `EIO` for a media error.
+    pub(crate) fn read_into_buf(
+        &self,
+        off: u64,
+        buf: &mut IoBuf,
+        buf_off: usize,
+        len: usize,
+    ) -> Result {
+        let mut src = self.at(off, len)?;
+        for (page, at, n) in buf.chunks(buf_off, len)? {
+            // SAFETY: `src` is valid for the `n` bytes left of the checked
+            // range; `at + n` lies inside the page; `&mut IoBuf` excludes
+            // any other access to its pages. The page types of the kernel
+            // crate and of the layer's bindings are the same C struct.
+            kernel::error::to_result(unsafe {
+                bindings::rdm_pmem_to_page(page.as_ptr().cast(), at as u32, src.cast(), n as u32)
+            })?;
+            // SAFETY: still inside the checked range (`n` bytes consumed).
+            src = unsafe { src.add(n) };
+        }
+        Ok(())
+    }
+
+    /// The kernel's raw `crc32c(seed, ..)` over `len` bytes at `off`, read
+    /// in place (as dm-pcache's data CRC is); `EINVAL` outside the mapping.
+    pub(crate) fn crc32c(&self, seed: u32, off: u64, len: usize) -> Result<u32> {
+        let src = self.at(off, len)?;
+        // SAFETY: `src` is valid for `len` bytes of the mapping (checked).
+        Ok(unsafe { bindings::rdm_pmem_crc32c(seed, src.cast(), len) })
+    }
+}
+
 impl Drop for PmemDev {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `base` is the helper's mapping,
@@ -139,6 +199,26 @@ impl PmemWrites<'_> {
         // (checked by `at`); `src` is a distinct kernel buffer.
         unsafe { bindings::rdm_pmem_write(dst.cast(), src.as_ptr().cast(), src.len()) };
         Ok(())
+    }
+
+    /// Stores `len` bytes of `bio`'s data at `bio_off` at `off`; `EINVAL`
+    /// for a range outside either.
+    pub(crate) fn write_from_bio<B: BioData>(
+        &mut self,
+        off: u64,
+        bio: &B,
+        bio_off: u32,
+        len: u32,
+    ) -> Result {
+        if !bio.data_range_ok(bio_off, len) {
+            return Err(EINVAL);
+        }
+        let dst = self.pmem.at(off, len as usize)?;
+        // SAFETY: the bio is live and owned by `bio`, the range lies inside
+        // its data (checked); `dst` is valid for `len` bytes of the mapping.
+        kernel::error::to_result(unsafe {
+            bindings::rdm_bio_pmem_copy(bio.data_bio().as_ptr(), bio_off, dst.cast(), len, true)
+        })
     }
 
     /// Ends the batch with `pmem_wmb()`: its stores are durable before any

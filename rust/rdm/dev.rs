@@ -245,3 +245,40 @@ impl Drop for DmDev {
         unsafe { Handles::put(self.handles) };
     }
 }
+
+/// An exclusive claim on a table device among this module's targets: a
+/// target that owns its media (a cache device) takes one in its
+/// constructor, so that no second table (a `dmsetup reload` of the live
+/// device, or another device naming the same media) can write it at the
+/// same time. Released when dropped (process context: it takes a mutex).
+///
+/// # Invariants
+///
+/// `claim` is the helper's claim, released only by `drop`.
+pub(crate) struct DevClaim {
+    claim: NonNull<core::ffi::c_void>,
+}
+
+// SAFETY: the claim is a list entry under a mutex; any thread may release it.
+unsafe impl Send for DevClaim {}
+// SAFETY: `&DevClaim` gives no access to the entry.
+unsafe impl Sync for DevClaim {}
+
+impl DevClaim {
+    /// Claims `dev`; `EBUSY` if a target of this module holds it.
+    pub(crate) fn new(dev: &DmDev) -> Result<Self> {
+        let mut claim = core::ptr::null_mut();
+        // SAFETY: `dev` is a held table device; `claim` is written on success.
+        kernel::error::to_result(unsafe { bindings::rdm_claim_dev(dev.as_raw(), &mut claim) })?;
+        let claim = NonNull::new(claim).ok_or(EINVAL)?;
+        // INVARIANT: a fresh claim from the helper.
+        Ok(Self { claim })
+    }
+}
+
+impl Drop for DevClaim {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the claim is live and released once.
+        unsafe { bindings::rdm_release_claim(self.claim.as_ptr()) };
+    }
+}

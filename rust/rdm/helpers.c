@@ -9,6 +9,9 @@
 #include <linux/dax.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/highmem.h>
+#include <linux/sched/mm.h>
+#include <linux/crc32c.h>
 #include <linux/refcount.h>
 #include <linux/blk-crypto.h>
 #include <linux/blkdev.h>
@@ -205,6 +208,25 @@ struct bio *rdm_bio_clone_to(struct bio *src, struct block_device *bdev,
 	return clone;
 }
 
+/*
+ * A clone of the @len bytes @bio_off into @src, for @bdev at @sector. The
+ * caller checked that the range lies inside @src and is sector-aligned.
+ */
+struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
+				   sector_t sector, u32 bio_off, u32 len,
+				   struct bio_set *bs, bio_end_io_t *end_io)
+{
+	struct bio *clone = bio_alloc_clone(bdev, src, GFP_NOIO, bs);
+
+	if (!clone)
+		return NULL;
+	bio_advance(clone, bio_off);
+	clone->bi_iter.bi_size = len;
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_end_io = end_io;
+	return clone;
+}
+
 /* The handle count of a target (rust/rdm/dev.rs): starts at the layer's one. */
 void rdm_count_init(refcount_t *count)
 {
@@ -362,6 +384,66 @@ void rdm_dax_unmap(void *vaddr, bool vmapped)
 	vunmap(vaddr);
 }
 
+/*
+ * Exclusive claims on table devices, for targets that own their media (a
+ * cache): one list per module, since each module builds its own copy of
+ * these helpers. A claim is an opaque pointer the caller releases once.
+ */
+struct rdm_claim {
+	struct list_head node;
+	dev_t dev;
+};
+
+static DEFINE_MUTEX(rdm_claims_lock);
+static LIST_HEAD(rdm_claims);
+
+int rdm_claim_dev(struct dm_dev *dev, void **claim)
+{
+	struct rdm_claim *c, *new;
+	int ret = 0;
+
+	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return -ENOMEM;
+	new->dev = dev->bdev->bd_dev;
+	mutex_lock(&rdm_claims_lock);
+	list_for_each_entry(c, &rdm_claims, node) {
+		if (c->dev == new->dev) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	if (!ret)
+		list_add(&new->node, &rdm_claims);
+	mutex_unlock(&rdm_claims_lock);
+	if (ret)
+		kfree(new);
+	else
+		*claim = new;
+	return ret;
+}
+
+void rdm_release_claim(void *claim)
+{
+	struct rdm_claim *c = claim;
+
+	mutex_lock(&rdm_claims_lock);
+	list_del(&c->node);
+	mutex_unlock(&rdm_claims_lock);
+	kfree(c);
+}
+
+/* A scope in which allocations do not start I/O (memalloc_noio_save()). */
+unsigned int rdm_noio_save(void)
+{
+	return memalloc_noio_save();
+}
+
+void rdm_noio_restore(unsigned int flags)
+{
+	memalloc_noio_restore(flags);
+}
+
 bool rdm_dev_writable(struct dm_dev *dev)
 {
 	return dev->mode & BLK_OPEN_WRITE;
@@ -382,4 +464,55 @@ unsigned long rdm_pmem_read(void *dst, const void *src, size_t len)
 void rdm_pmem_wmb(void)
 {
 	pmem_wmb();
+}
+
+/*
+ * Copies @len bytes between @bio's data, @bio_off bytes into its current
+ * iterator, and persistent memory at @pmem: into pmem with
+ * memcpy_flushcache(), out of it with copy_mc_to_kernel() (-EIO on a media
+ * error). The caller checked that the range lies inside the bio.
+ */
+int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
+		      bool to_pmem)
+{
+	struct bvec_iter iter = bio->bi_iter;
+	struct bio_vec bv;
+	int ret = 0;
+
+	bio_advance_iter(bio, &iter, bio_off);
+	while (len) {
+		u32 n;
+		void *p;
+
+		bv = bio_iter_iovec(bio, iter);
+		n = min(bv.bv_len, len);
+		p = bvec_kmap_local(&bv);
+		if (to_pmem)
+			memcpy_flushcache(pmem, p, n);
+		else if (copy_mc_to_kernel(p, pmem, n))
+			ret = -EIO;
+		kunmap_local(p);
+		if (ret)
+			return ret;
+		pmem += n;
+		len -= n;
+		bio_advance_iter_single(bio, &iter, n);
+	}
+	return 0;
+}
+
+/* copy_mc_to_kernel() into a page: -EIO on a media error. */
+int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len)
+{
+	void *p = kmap_local_page(page);
+	unsigned long left = copy_mc_to_kernel(p + page_off, src, len);
+
+	kunmap_local(p);
+	return left ? -EIO : 0;
+}
+
+/* crc32c() over pmem, read in place (as dm-pcache's cache_key_data_crc()). */
+u32 rdm_pmem_crc32c(u32 seed, const void *src, size_t len)
+{
+	return crc32c(seed, src, len);
 }

@@ -65,6 +65,17 @@ void rdm_dax_unmap(void *vaddr, bool vmapped);
 void rdm_pmem_write(void *dst, const void *src, size_t len);
 unsigned long rdm_pmem_read(void *dst, const void *src, size_t len);
 void rdm_pmem_wmb(void);
+int rdm_claim_dev(struct dm_dev *dev, void **claim);
+void rdm_release_claim(void *claim);
+unsigned int rdm_noio_save(void);
+void rdm_noio_restore(unsigned int flags);
+int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
+		      bool to_pmem);
+int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len);
+u32 rdm_pmem_crc32c(u32 seed, const void *src, size_t len);
+struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
+				   sector_t sector, u32 bio_off, u32 len,
+				   struct bio_set *bs, bio_end_io_t *end_io);
 bool rdm_dev_writable(struct dm_dev *dev);
 
 #endif

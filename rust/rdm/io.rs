@@ -73,7 +73,7 @@ impl IoBuf {
 
     /// Each page with the range `offset..offset + len` of the buffer it holds,
     /// as (page, offset in page, length).
-    fn chunks(
+    pub(super) fn chunks(
         &self,
         offset: usize,
         len: usize,

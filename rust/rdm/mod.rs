@@ -24,6 +24,7 @@ pub(crate) mod dev;
 pub(crate) mod io;
 pub(crate) mod keybuf;
 pub(crate) mod keyring;
+pub(crate) mod noio;
 pub(crate) mod registration;
 pub(crate) mod status;
 pub(crate) mod target;
@@ -36,13 +37,15 @@ pub(crate) mod workqueue;
 )]
 pub(crate) use self::{
     bio::{
-        Bio, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio, Mapped, Op,
+        Bio, BioData, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio,
+        Mapped, Op,
     },
     clone::ClonePool,
     dax::{PmemDev, PmemWrites},
     delayed::DelayedWork,
-    dev::DmDev,
+    dev::{DevClaim, DmDev},
     io::{IoBuf, IoOp, IoPool},
+    noio::noio,
     registration::Registration,
     status::{StatusType, StatusWriter},
     target::{

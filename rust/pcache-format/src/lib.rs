@@ -26,6 +26,7 @@ pub mod cache_ctrl;
 pub mod cache_info;
 pub mod crc;
 pub mod error;
+pub mod format;
 pub mod kset;
 pub mod layout;
 pub mod meta;

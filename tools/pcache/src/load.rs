@@ -11,11 +11,7 @@ use pcache_format::segment::SegInfo;
 use pcache_format::*;
 use std::io;
 
-/// Where the key_tail and dirty_tail slots are: `struct pcache_cache_ctrl`.
-pub const KEY_TAIL_OFF: u64 =
-    CACHE_CTRL_OFF + core::mem::offset_of!(CacheCtrl, key_tail_pos) as u64;
-pub const DIRTY_TAIL_OFF: u64 =
-    CACHE_CTRL_OFF + core::mem::offset_of!(CacheCtrl, dirty_tail_pos) as u64;
+pub use pcache_format::format::{DIRTY_TAIL_OFF, KEY_TAIL_OFF};
 
 /// Both slots of a dual-slot record and the one the kernel would use.
 #[derive(Clone, Debug)]

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Cache keys (upstream cache_key.c): the in-memory key, the index that
+//! holds them (one red-black tree ordered by logical offset; the overlap
+//! rules are the shared `pcache-index` crate's), their on-media encoding,
+//! and replay of the key log on open.
+
+use crate::cache_dev::{CacheDev, Pos};
+use crate::cache_segment::Segments;
+use crate::pcache_format::kset::{decode, Kset, KsetRead, KEY_FLAG_CLEAN, KEY_FLAG_EMPTY};
+use crate::pcache_format::{KeyOnmedia, CRC_SEED, KSET_ONMEDIA_SIZE_MAX, SEG_DATA_SIZE};
+use crate::pcache_index::{self, CacheKey, KeyStore, Range, SUBTREE_SHIFT};
+use kernel::alloc::Flags;
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
+
+/// A cached extent: `len` bytes of the backing device at `off`, whose data
+/// is at `pos` in the cache, written while that segment was at generation
+/// `gen`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Key {
+    pub(crate) off: u64,
+    pub(crate) len: u32,
+    pub(crate) pos: Pos,
+    pub(crate) gen: u64,
+    /// Read from the backing device (a miss fill), so nothing to write back.
+    pub(crate) clean: bool,
+    /// The extent the data CRC covers: the key as written, before any
+    /// newer key cut it (the bytes stay where they are in the cache).
+    pub(crate) crc_pos: Pos,
+    pub(crate) crc_len: u32,
+    pub(crate) crc: u32,
+}
+
+impl CacheKey for Key {
+    fn range(&self) -> Range {
+        Range::new(self.off, self.len)
+    }
+
+    fn is_placeholder(&self) -> bool {
+        false
+    }
+
+    fn cut_front(&mut self, n: u32) {
+        self.off = self.off.wrapping_add(u64::from(n));
+        self.pos.off = self.pos.off.wrapping_add(n);
+        self.len = self.len.saturating_sub(n);
+    }
+
+    fn cut_back(&mut self, n: u32) {
+        self.len = self.len.saturating_sub(n);
+    }
+}
+
+impl Key {
+    /// The on-media form (`cache_key_encode()`), with `data_crc` as given.
+    pub(crate) fn encode(&self, data_crc: u32) -> KeyOnmedia {
+        let mut k = KeyOnmedia::default();
+        k.off.set(self.off);
+        k.len.set(self.len);
+        k.flags.set(if self.clean { KEY_FLAG_CLEAN } else { 0 });
+        k.cache_seg_id.set(self.pos.seg);
+        k.cache_seg_off.set(self.pos.off);
+        k.seg_gen.set(self.gen);
+        k.data_crc.set(data_crc);
+        k
+    }
+
+    /// A key read from the media, with every check `cache_key_decode()`
+    /// makes and those it misses: no placeholder flag (an in-flight miss is
+    /// never written), sectors only, and no key across a 4 MiB index
+    /// boundary (the C target looks a key up in the subtree of its start).
+    pub(crate) fn decode(k: &KeyOnmedia, dev_bytes: u64, n_segs: u32) -> Result<Self> {
+        k.check(dev_bytes, n_segs).map_err(|_| EIO)?;
+        let (off, len) = (k.off.get(), k.len.get());
+        let flags = k.flags.get();
+        if flags & KEY_FLAG_EMPTY != 0 || (off | u64::from(len)) % 512 != 0 {
+            return Err(EIO);
+        }
+        if off >> SUBTREE_SHIFT != (off + u64::from(len) - 1) >> SUBTREE_SHIFT {
+            return Err(EIO);
+        }
+        let pos = Pos {
+            seg: k.cache_seg_id.get(),
+            off: k.cache_seg_off.get(),
+        };
+        Ok(Self {
+            off,
+            len,
+            pos,
+            gen: k.seg_gen.get(),
+            clean: flags & KEY_FLAG_CLEAN != 0,
+            crc_pos: pos,
+            crc_len: len,
+            crc: k.data_crc.get(),
+        })
+    }
+}
+
+/// Spare tree nodes taken before the lock, so that inserting under it never
+/// allocates: a key insert needs at most two (a split).
+pub(crate) struct Nodes([Option<RBTreeNodeReservation<u64, Key>>; 2]);
+
+impl Nodes {
+    pub(crate) fn new(flags: Flags) -> Result<Self> {
+        Ok(Self([
+            Some(RBTreeNodeReservation::new(flags)?),
+            Some(RBTreeNodeReservation::new(flags)?),
+        ]))
+    }
+}
+
+/// The index of cached extents: non-overlapping keys by logical offset.
+pub(crate) struct KeyTree {
+    tree: RBTree<u64, Key>,
+    spare: Nodes,
+    count: usize,
+}
+
+impl KeyTree {
+    pub(crate) fn new() -> Self {
+        Self {
+            tree: RBTree::new(),
+            spare: Nodes([None, None]),
+            count: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Tops the spare nodes up from `nodes` (what is left over is freed).
+    pub(crate) fn refill(&mut self, nodes: Nodes) {
+        for (slot, node) in self.spare.0.iter_mut().zip(nodes.0) {
+            if slot.is_none() {
+                *slot = node;
+            }
+        }
+    }
+
+    /// Inserts `key` with upstream's overlap fixup of older keys;
+    /// `ENOMEM` (and nothing changed) if the spare nodes do not cover it.
+    pub(crate) fn insert(&mut self, key: Key) -> Result {
+        let have = self.spare.0.iter().filter(|n| n.is_some()).count();
+        if pcache_index::nodes_needed(self, key.range()) > have {
+            return Err(ENOMEM);
+        }
+        if pcache_index::insert(self, key) {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    /// The keys in offset order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Key> {
+        self.tree.values()
+    }
+
+    pub(crate) fn get(&self, off: u64) -> Option<&Key> {
+        self.tree.get(&off)
+    }
+
+    pub(crate) fn delete(&mut self, off: u64) {
+        KeyStore::remove(self, off);
+    }
+
+    /// Removes every key `stale` says is stale (after segments were
+    /// reclaimed), without allocating.
+    pub(crate) fn sweep(&mut self, mut stale: impl FnMut(&Key) -> bool) -> usize {
+        let mut removed = 0;
+        let mut cursor = self.tree.cursor_front_mut();
+        while let Some(c) = cursor {
+            if stale(c.current().1) {
+                let (next, _node) = c.remove_current();
+                removed += 1;
+                cursor = next;
+            } else {
+                cursor = c.move_next();
+            }
+        }
+        self.count -= removed;
+        removed
+    }
+}
+
+impl KeyStore for KeyTree {
+    type Key = Key;
+
+    fn floor(&self, off: u64) -> Option<&Key> {
+        if let Some(k) = self.tree.get(&off) {
+            return Some(k);
+        }
+        let below = match self.tree.cursor_lower_bound(&off) {
+            Some(c) => c.peek_prev().map(|(k, _)| *k),
+            None => self.tree.cursor_back().map(|c| *c.current().0),
+        };
+        self.tree.get(&below?)
+    }
+
+    fn next_after(&self, off: u64) -> Option<&Key> {
+        let c = self.tree.cursor_lower_bound(&off.checked_add(1)?)?;
+        let above = *c.current().0;
+        self.tree.get(&above)
+    }
+
+    fn update(&mut self, off: u64, f: impl FnOnce(&mut Key)) {
+        if let Some(k) = self.tree.get_mut(&off) {
+            f(k);
+        }
+    }
+
+    fn cut_front(&mut self, off: u64, n: u32) {
+        // Re-sorted in its own node: no allocation under the lock.
+        let (Some(mut key), Some(node)) =
+            (self.tree.get(&off).copied(), self.tree.remove_node(&off))
+        else {
+            return;
+        };
+        key.cut_front(n);
+        self.tree
+            .insert(node.into_reservation().into_node(key.off, key));
+    }
+
+    fn remove(&mut self, off: u64) -> Option<Key> {
+        let k = self.tree.remove(&off);
+        if k.is_some() {
+            self.count -= 1;
+        }
+        k
+    }
+
+    fn insert(&mut self, key: Key) {
+        let Some(node) = self.spare.0.iter_mut().find_map(Option::take) else {
+            // Cannot happen: `KeyTree::insert` checked the spare nodes.
+            return;
+        };
+        self.tree.insert(node.into_node(key.off, key));
+        self.count += 1;
+    }
+}
+
+/// Reads the kset at `pos` into `buf` (which holds the largest one):
+/// at most what is left of the segment.
+pub(crate) fn read_kset<'b>(dev: &CacheDev, pos: Pos, buf: &'b mut [u8]) -> Result<&'b [u8]> {
+    let remain = (SEG_DATA_SIZE as usize).saturating_sub(pos.off as usize);
+    let n = remain.min(KSET_ONMEDIA_SIZE_MAX).min(buf.len());
+    let bytes = buf.get_mut(..n).ok_or(EINVAL)?;
+    dev.pmem.read(dev.addr(pos)?, bytes)?;
+    Ok(bytes)
+}
+
+/// What replay found.
+pub(crate) struct Replayed {
+    pub(crate) key_head: Pos,
+    /// Whether `dirty_tail` lies on the chain from `key_tail` to the head.
+    pub(crate) dirty_tail_seen: bool,
+    pub(crate) keys: u32,
+}
+
+/// Replays the key log from `key_tail` (`cache_replay()`): each valid kset
+/// in order, keys inserted with the overlap fixup (so newer keys win), a
+/// last kset jumping to the next segment at most `n_segs` times, the first
+/// invalid kset ending the log there (the key head). Stale keys (their
+/// segment was reclaimed since) are skipped before their data CRC is
+/// checked; a key that fails a check fails the open with `EIO`.
+pub(crate) fn replay(
+    dev: &CacheDev,
+    segs: &mut Segments,
+    tree: &mut KeyTree,
+    key_tail: Pos,
+    dirty_tail: Pos,
+    dev_bytes: u64,
+    data_crc: bool,
+) -> Result<Replayed> {
+    let mut buf = KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL)?;
+    let n_segs = segs.n_segs();
+    let mut pos = key_tail;
+    let mut hops = 0u32;
+    let mut keys = 0;
+    let mut dirty_tail_seen = false;
+    segs.mark_used(pos.seg);
+    loop {
+        dirty_tail_seen |= pos == dirty_tail;
+        let bytes = read_kset(dev, pos, &mut buf)?;
+        let kset = match decode(bytes).map_err(|_| EIO)? {
+            KsetRead::End(_) => break,
+            KsetRead::Found(k) => k,
+        };
+        match kset {
+            Kset::Last { next_cache_seg } => {
+                hops += 1;
+                if next_cache_seg >= n_segs || hops > n_segs {
+                    return Err(EIO);
+                }
+                pos = Pos {
+                    seg: next_cache_seg,
+                    off: 0,
+                };
+                segs.mark_used(pos.seg);
+            }
+            Kset::Keys(on_media) => {
+                let size = kset.size() as u32;
+                for k in on_media {
+                    let key = Key::decode(k, dev_bytes, n_segs)?;
+                    if segs.gen(key.pos.seg) != Some(key.gen) {
+                        continue;
+                    }
+                    if data_crc {
+                        let addr = dev.addr(key.pos)?;
+                        if dev.pmem.crc32c(CRC_SEED, addr, key.len as usize)? != key.crc {
+                            return Err(EIO);
+                        }
+                    }
+                    tree.refill(Nodes::new(GFP_KERNEL)?);
+                    tree.insert(key)?;
+                    segs.mark_used(key.pos.seg);
+                    segs.get(key.pos.seg);
+                    keys += 1;
+                }
+                pos.off += size;
+            }
+        }
+    }
+    Ok(Replayed {
+        key_head: pos,
+        dirty_tail_seen,
+        keys,
+    })
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Requests (upstream cache_req.c): writes go into the cache and the key
+//! log, reads are served from cached extents with the gaps read from the
+//! backing device, flushes close the open kset.
+
+use crate::cache_dev::Pos;
+use crate::cache_key::{Key, Nodes};
+use crate::pcache_format::CRC_SEED;
+use crate::pcache_index::{chunk_len, Range, ReadPiece, ReadWalk};
+use crate::rdm::{noio, Bio, BioData, ChainedBio, Mapped, SECTOR_SHIFT};
+use crate::Pcache;
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::prelude::*;
+
+/// What a write request asks for, taken from its bio.
+#[derive(Clone, Copy)]
+pub(crate) struct WriteReq {
+    /// Byte offset on the backing device.
+    pub(crate) off: u64,
+    pub(crate) preflush: bool,
+    pub(crate) fua: bool,
+    pub(crate) has_data: bool,
+}
+
+/// Gaps of a read collected under the lock and sent to the backing device
+/// after it: at most this many per round.
+const MISSES_PER_ROUND: usize = 8;
+
+/// A read bio before and after its first clone to the backing device.
+enum ReadBio<'a> {
+    Plain(Bio<'a>),
+    Chained(ChainedBio<'a>),
+}
+
+impl<'a> ReadBio<'a> {
+    fn read_from_cache(&mut self, pc: &Pcache, addr: u64, bio_off: u32, len: u32) -> Result {
+        match self {
+            Self::Plain(b) => pc.dev.pmem.read_into_bio(addr, b, bio_off, len),
+            Self::Chained(b) => pc.dev.pmem.read_into_bio(addr, b, bio_off, len),
+        }
+    }
+
+    /// Sends `bio_off..bio_off + len` of the bio to the backing device.
+    fn read_from_backing(
+        self,
+        pc: &'a Pcache,
+        off: u64,
+        bio_off: u32,
+        len: u32,
+    ) -> Result<Self, Mapped<'a>> {
+        let sector = (off + u64::from(bio_off)) >> SECTOR_SHIFT;
+        let range = (bio_off, len);
+        let r = match self {
+            Self::Plain(b) => pc
+                .misses
+                .clone_range(b, &pc.backing, sector, range, ())
+                .map_err(|(b, ())| b.kill()),
+            Self::Chained(b) => pc
+                .misses
+                .clone_chained_range(b, &pc.backing, sector, range, ())
+                .map_err(|(b, ())| {
+                    let (d, m) = b.defer();
+                    d.end(Err(ENOMEM));
+                    m
+                }),
+        };
+        r.map(Self::Chained)
+    }
+
+    fn end(self, result: Result) -> Mapped<'a> {
+        let (d, m) = match self {
+            Self::Plain(b) => b.defer(),
+            Self::Chained(b) => b.defer(),
+        };
+        d.end(result);
+        m
+    }
+}
+
+impl Pcache {
+    /// Serves a read (`cache_read()`): cached pieces are copied from the
+    /// cache under the lock (so a segment cannot be reclaimed under the
+    /// copy), gaps are sent to the backing device as clones of their range.
+    /// A read that is all one gap is remapped as it is.
+    pub(crate) fn read<'a>(&'a self, bio: Bio<'a>, off: u64) -> Mapped<'a> {
+        let len = bio.data_len();
+        let end = off + u64::from(len);
+        let mut bio = ReadBio::Plain(bio);
+        let mut from = off;
+        loop {
+            let mut misses = [(0u32, 0u32); MISSES_PER_ROUND];
+            let mut n = 0;
+            let mut more = false;
+            if let Err(e) = self.copy_hits(&mut bio, off, from, end, &mut misses, &mut n, &mut more)
+            {
+                return bio.end(Err(e));
+            }
+            if !more && n == 1 && misses[0] == (0, len) {
+                if let ReadBio::Plain(mut b) = bio {
+                    self.stats.miss_bytes.fetch_add(u64::from(len), Relaxed);
+                    b.set_dev(&self.backing);
+                    b.set_sector(off >> SECTOR_SHIFT);
+                    return b.remap();
+                }
+            }
+            for &(bio_off, mlen) in misses.iter().take(n) {
+                self.stats.miss_bytes.fetch_add(u64::from(mlen), Relaxed);
+                bio = match bio.read_from_backing(self, off, bio_off, mlen) {
+                    Ok(b) => b,
+                    Err(mapped) => return mapped,
+                };
+            }
+            if !more {
+                return bio.end(Ok(()));
+            }
+            from = off + u64::from(misses[n - 1].0 + misses[n - 1].1);
+        }
+    }
+
+    /// One round of a read under the lock: copies the hits from `from` on
+    /// and collects up to [`MISSES_PER_ROUND`] gaps (as bio offset and
+    /// length); `more` says the round stopped early.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one round's in and out parameters"
+    )]
+    fn copy_hits(
+        &self,
+        bio: &mut ReadBio<'_>,
+        off: u64,
+        from: u64,
+        end: u64,
+        misses: &mut [(u32, u32); MISSES_PER_ROUND],
+        n: &mut usize,
+        more: &mut bool,
+    ) -> Result {
+        let mut core = self.core.lock();
+        let mut walk = ReadWalk::new(Range::new(from, (end - from) as u32));
+        while let Some(piece) = walk.next(&core.tree) {
+            match piece {
+                ReadPiece::Hit {
+                    range,
+                    key_off,
+                    skip,
+                } => {
+                    let Some(key) = core.tree.get(key_off).copied() else {
+                        return Err(EIO);
+                    };
+                    if core.segs.gen(key.pos.seg) != Some(key.gen) {
+                        // Its segment was reclaimed: the bytes are gone
+                        // from the cache (written back first), read them
+                        // from the backing device.
+                        core.tree.delete(key_off);
+                        walk.rewind(range.off);
+                        continue;
+                    }
+                    self.verify(&key)?;
+                    let addr = self.dev.addr(Pos {
+                        seg: key.pos.seg,
+                        off: key.pos.off + skip,
+                    })?;
+                    bio.read_from_cache(self, addr, (range.off - off) as u32, range.len)?;
+                    self.stats
+                        .hit_bytes
+                        .fetch_add(u64::from(range.len), Relaxed);
+                }
+                ReadPiece::Miss(range) | ReadPiece::Pending(range) => {
+                    let bio_off = (range.off - off) as u32;
+                    match misses.get_mut(n.wrapping_sub(1)) {
+                        Some(last) if last.0 + last.1 == bio_off => last.1 += range.len,
+                        _ if *n == MISSES_PER_ROUND => {
+                            *more = true;
+                            return Ok(());
+                        }
+                        _ => {
+                            misses[*n] = (bio_off, range.len);
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// With `data_crc`, checks a key's data against its CRC before any of
+    /// it is returned: a mismatch is an I/O error and a counter, never
+    /// corrupt data (upstream checks CRCs only on replay, GC and writeback).
+    fn verify(&self, key: &Key) -> Result {
+        if !self.data_crc {
+            return Ok(());
+        }
+        let addr = self.dev.addr(key.crc_pos)?;
+        if self.dev.pmem.crc32c(CRC_SEED, addr, key.crc_len as usize)? != key.crc {
+            self.stats.crc_errors.fetch_add(1, Relaxed);
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Handles a write or flush (`cache_write()`, `pcache_cache_flush()`):
+    /// `EBUSY` means the cache has no room now and the request must be
+    /// retried from the start once space is freed (upstream does the same:
+    /// the newest copy of a range wins, so rewriting is harmless).
+    pub(crate) fn write<B: BioData>(&self, bio: &B, req: WriteReq) -> Result {
+        if req.preflush {
+            self.core.lock().close_kset(&self.dev)?;
+        }
+        if req.has_data {
+            self.write_data(bio, req.off)?;
+            if req.fua {
+                self.core.lock().close_kset(&self.dev)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_data<B: BioData>(&self, bio: &B, off: u64) -> Result {
+        let len = bio.data_len();
+        let mut done = 0;
+        while done < len {
+            let nodes = noio(|| Nodes::new(GFP_KERNEL))?;
+            let mut core = self.core.lock();
+            core.tree.refill(nodes);
+            if core.kset_full() {
+                core.close_kset(&self.dev)?;
+            }
+            let at = off + u64::from(done);
+            let (pos, got) = core.alloc_data(&self.dev, chunk_len(at, len - done))?;
+            let gen = core.segs.gen(pos.seg).unwrap_or(0);
+            let stored = self.store(bio, pos, done, got);
+            let crc = match stored {
+                Ok(crc) => crc,
+                Err(e) => {
+                    core.segs.put(&self.dev, pos.seg)?;
+                    return Err(e);
+                }
+            };
+            let key = Key {
+                off: at,
+                len: got,
+                pos,
+                gen,
+                clean: false,
+                crc_pos: pos,
+                crc_len: got,
+                crc,
+            };
+            // Cannot fail: nodes were refilled and the kset has room.
+            core.tree.insert(key)?;
+            core.append(&key, crc)?;
+            let first = core.kset_len() == 1;
+            if core.kset_full() {
+                // On EBUSY the kset stays open and the next write closes it.
+                let _ = core.close_kset(&self.dev);
+            }
+            drop(core);
+            if first {
+                // Closed within a second, as upstream's kset flush work.
+                self.kset_flush.schedule(1000);
+            }
+            done += got;
+        }
+        self.stats.write_bytes.fetch_add(u64::from(len), Relaxed);
+        Ok(())
+    }
+
+    /// Stores `len` bytes of `bio` at `bio_off` in the data space at `pos`;
+    /// returns their CRC if the cache keeps data CRCs.
+    fn store<B: BioData>(&self, bio: &B, pos: Pos, bio_off: u32, len: u32) -> Result<u32> {
+        let addr = self.dev.addr(pos)?;
+        let mut w = self.dev.pmem.writes()?;
+        w.write_from_bio(addr, bio, bio_off, len)?;
+        // Step 1: the data is durable before the kset naming it is written
+        // (at close, always after this fence).
+        w.persist();
+        if self.data_crc {
+            self.dev.pmem.crc32c(CRC_SEED, addr, len as usize)
+        } else {
+            Ok(0)
+        }
+    }
+}

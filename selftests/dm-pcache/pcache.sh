@@ -1,0 +1,256 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Selftests of the Rust dm-pcache target (runs inside the test VM): table
+# errors, format and round trips through the cache, persistence across
+# remove/create (replay), write-back to the backing device, GC and
+# write-back under pressure with fio verify, data CRCs, and media moved
+# between the upstream C target and ours in both directions. `pcache
+# check` (tools/pcache) checks the media after each test that leaves a
+# cache behind.
+#
+# The cache is /dev/pmem0 (600 MiB: 37 segments of 16 MiB), the backing
+# device a 64 MiB RAM disk. Both modules register the target name
+# `pcache`, so only one of them is loaded at a time.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../ktap.sh"
+
+PMEM=/dev/pmem0
+BACKING=/dev/ram0
+BACKING_SECTORS=131072
+# Byte offset on pmem0 of the first data segment's data (segment 1: the
+# key log starts in segment 0): 20 KiB of metadata, 16 MiB per segment,
+# 12 KiB of segment metadata.
+DATA_SEG1=$((20480 + 16777216 + 12288))
+
+setup() {
+	load_kmod brd rd_nr=2 rd_size=65536
+	[ -b "$PMEM" ] || { echo "no $PMEM"; return 1; }
+	head -c $((4 << 20)) /dev/urandom > /tmp/pc-data
+}
+
+cleanup() {
+	dmsetup remove_all >/dev/null 2>&1
+	true
+}
+
+use_rust() {
+	grep -q '^dm_pcache ' /proc/modules && rmmod dm_pcache
+	load_ours dm_pcache_rs
+}
+
+use_c() {
+	grep -q '^dm_pcache_rs ' /proc/modules && rmmod dm_pcache_rs
+	load_kmod dm-pcache
+}
+
+# fresh: zero what makes pmem0 a cache (the superblock area) and the backing.
+fresh() {
+	dd if=/dev/zero of="$PMEM" bs=1M count=1 oflag=direct status=none
+	dd if=/dev/zero of="$BACKING" bs=1M count=64 oflag=direct status=none
+}
+
+mkdev() {
+	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
+	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
+}
+
+create_pc() {
+	mkdev "$1" "0 $BACKING_SECTORS pcache $PMEM $BACKING ${2:-}"
+}
+
+# field DEV N: the Nth field of the target's status (1: sb_flags).
+field() {
+	dmsetup status "$1" | awk -v n="$2" '{print $(n + 3)}'
+}
+
+iostat() {
+	local minor
+	minor=$(dmsetup info -c --noheadings -o minor "$1")
+	awk '{print $1 + $5}' "/sys/block/dm-$minor/stat"
+}
+
+# wait_clean DEV: until everything is written back (dirty_tail == key_head).
+wait_clean() {
+	local i
+	for i in $(seq 1 120); do
+		[ "$(field "$1" 7)" = "$(field "$1" 8)" ] && return 0
+		sleep 0.5
+	done
+	fail "write-back did not finish: key_head $(field "$1" 7) dirty_tail $(field "$1" 8)"
+}
+
+# check_media [clean]: the host tool finds the cache consistent (exit 0:
+# clean, 1: dirty data pending; with `clean`, only 0); the page cache of
+# pmem0 is dropped first, DAX stores bypass it.
+check_media() {
+	local rc=0 max=1
+	[ "${1:-}" = clean ] && max=0
+	echo 3 > /proc/sys/vm/drop_caches
+	pcache check "$PMEM" --backing-size $((BACKING_SECTORS * 512)) > /tmp/pc-check 2>&1 || rc=$?
+	[ "$rc" -le "$max" ] || { cat /tmp/pc-check; fail "pcache check: exit $rc"; }
+}
+
+# put DEV OFFSET_MB SIZE_MB: the test data through DEV.
+put() {
+	dd if=/tmp/pc-data of="/dev/mapper/$1" bs=1M seek="$2" count="$3" oflag=direct status=none ||
+		fail "write to $1 failed"
+}
+
+# same DEV OFFSET_MB SIZE_MB: DEV (a path) holds the test data there.
+same() {
+	cmp <(dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none) \
+		<(head -c $(($3 << 20)) /tmp/pc-data) || fail "$1 at $2 MiB does not hold the data"
+}
+
+test_table_errors() {
+	use_rust
+	fresh
+	local bad
+	for bad in "$PMEM" "$PMEM $BACKING 1" "$PMEM $BACKING 5 cache_mode writeback data_crc true x" \
+		"$PMEM $BACKING 2 cache_mode writethrough" "$PMEM $BACKING 1 data_crc" \
+		"$PMEM $BACKING 2 data_crc yes" "$PMEM $BACKING 2 colour blue" "$PMEM $BACKING 0 extra" \
+		"/dev/ram1 $BACKING" "$PMEM /dev/nonexistent"; do
+		! dmsetup create bad --table "0 $BACKING_SECTORS pcache $bad" 2>/dev/null ||
+			fail "accepted: $bad"
+	done
+	dmesg | grep -q 'pcache: Invalid cache mode parameter' || fail "no error message for the cache mode"
+	! dmsetup create bad --table "0 $((BACKING_SECTORS + 8)) pcache $PMEM $BACKING" 2>/dev/null ||
+		fail "accepted a device larger than the backing device"
+	# One cache, one target: a second table on the same pmem is refused.
+	create_pc a
+	! dmsetup create b --table "0 $BACKING_SECTORS pcache $PMEM /dev/ram1" 2>/dev/null ||
+		fail "a second target on the same cache device"
+	! dmsetup reload a --table "0 $BACKING_SECTORS pcache $PMEM $BACKING" 2>/dev/null ||
+		fail "reload of a live cache accepted"
+	dmsetup remove a
+}
+
+test_format_status_and_round_trip() {
+	use_rust
+	fresh
+	create_pc pc
+	# sb_flags seg_num n_segs used gc_percent flags key_head dirty_tail key_tail
+	[ "$(field pc 2) $(field pc 3) $(field pc 5)" = "37 37 70" ] || fail "status: $(dmsetup status pc)"
+	[ "$(field pc 7)" = 0:0 ] || fail "a new cache's key head is not 0:0"
+	dmsetup table pc | grep -q " 4 cache_mode writeback data_crc false$" ||
+		fail "table: $(dmsetup table pc)"
+	before=$(iostat pc)
+	put pc 1 4
+	same /dev/mapper/pc 1 4
+	[ "$(iostat pc)" -gt "$before" ] || fail "dm stat did not move"
+	[ "$(field pc 11)" -ge 8192 ] || fail "reads were not served from the cache: $(dmsetup status pc)"
+	# A read half in the cache, half not: the gap comes from the backing device.
+	cmp <(dd if=/dev/mapper/pc bs=1M skip=0 count=2 iflag=direct status=none | tail -c +$((1048576 + 1))) \
+		<(head -c 1048576 /tmp/pc-data) || fail "a read across cached and uncached data"
+	# Overwrites: the newest data wins, also inside older extents.
+	dd if=/dev/zero of=/dev/mapper/pc bs=4k seek=$((256 + 3)) count=2 oflag=direct status=none
+	cmp <(dd if=/dev/mapper/pc bs=4k skip=$((256 + 3)) count=2 iflag=direct status=none) \
+		<(head -c 8192 /dev/zero) || fail "an overwrite inside a cached extent"
+	dmsetup remove pc
+	check_media
+}
+
+test_persists_across_remove_and_create() {
+	use_rust
+	fresh
+	create_pc pc
+	put pc 8 4
+	dmsetup remove pc
+	check_media
+	create_pc pc
+	[ "$(field pc 10)" -gt 0 ] || fail "no keys replayed: $(dmsetup status pc)"
+	same /dev/mapper/pc 8 4
+	dmsetup remove pc
+}
+
+test_writeback_reaches_the_backing_device() {
+	use_rust
+	fresh
+	create_pc pc
+	put pc 16 4
+	# Keys reach the log within a second; write-back starts within 5 s.
+	sleep 2
+	wait_clean pc
+	same "$BACKING" 16 4
+	dmsetup remove pc
+	check_media clean
+}
+
+test_data_crc() {
+	use_rust
+	fresh
+	create_pc pc "2 data_crc true"
+	put pc 0 1
+	same /dev/mapper/pc 0 1
+	dmsetup remove pc
+	# The option must match the media.
+	! dmsetup create pc --table "0 $BACKING_SECTORS pcache $PMEM $BACKING" 2>/dev/null ||
+		fail "data_crc false accepted on a data_crc cache"
+	create_pc pc "2 data_crc true"
+	dmsetup table pc | grep -q 'data_crc true' || fail "table: $(dmsetup table pc)"
+	# Flip a byte of the cached data under the target: the read fails,
+	# never returns the wrong bytes, and is counted.
+	printf '\x5a' | dd of="$PMEM" bs=1 seek=$((DATA_SEG1 + 100)) conv=notrunc oflag=direct status=none 2>/dev/null ||
+		printf '\x5a' | dd of="$PMEM" bs=1 seek=$((DATA_SEG1 + 100)) conv=notrunc status=none
+	sync
+	! dd if=/dev/mapper/pc of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null ||
+		fail "a read of corrupt cached data succeeded"
+	[ "$(field pc 14)" -ge 1 ] || fail "no data CRC error counted: $(dmsetup status pc)"
+	dmsetup remove pc
+}
+
+test_fio_verify_under_gc_and_writeback_pressure() {
+	use_rust
+	fresh
+	create_pc pc
+	dmsetup message pc 0 gc_percent 10
+	[ "$(field pc 5)" = 10 ] || fail "gc_percent not set: $(dmsetup status pc)"
+	! dmsetup message pc 0 gc_percent 91 2>/dev/null || fail "gc_percent 91 accepted"
+	# 10 passes over 64 MiB (640 MiB written, more than the cache holds),
+	# each verified: write-back and GC must make room as it goes.
+	fio --name=pressure --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=randwrite \
+		--bs=64k --size=64M --loops=10 --verify=crc32c --verify_fatal=1 --numjobs=1 \
+		--output=/tmp/pc-fio >/dev/null 2>&1 || { tail -n 20 /tmp/pc-fio; fail "fio verify failed"; }
+	[ "$(field pc 9)" != 0:0 ] || fail "GC never moved key_tail: $(dmsetup status pc)"
+	[ "$(field pc 15)" = 0 ] && [ "$(field pc 16)" = 0 ] || fail "errors: $(dmsetup status pc)"
+	echo "info: $(dmsetup status pc)"
+	wait_clean pc
+	dmsetup remove pc
+	check_media
+}
+
+test_media_from_the_c_target() {
+	use_c
+	fresh
+	create_pc c
+	put c 2 4
+	dmsetup remove c
+	use_rust
+	check_media
+	create_pc pc
+	same /dev/mapper/pc 2 4
+	wait_clean pc
+	same "$BACKING" 2 4
+	dmsetup remove pc
+	check_media
+}
+
+test_media_to_the_c_target() {
+	use_rust
+	fresh
+	create_pc pc
+	put pc 5 4
+	dmsetup remove pc
+	check_media
+	use_c
+	create_pc c
+	same /dev/mapper/c 5 4
+	dmsetup remove c
+	use_rust
+}
+
+setup || exit 1
+ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
+	test_writeback_reaches_the_backing_device test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
+	test_media_from_the_c_target test_media_to_the_c_target
