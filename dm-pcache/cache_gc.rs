@@ -15,10 +15,15 @@ use kernel::prelude::*;
 
 /// How often GC looks (ms), as upstream's `PCACHE_CACHE_GC_INTERVAL`.
 const GC_INTERVAL_MS: u32 = 5000;
+/// Keys looked at per lock hold when stale keys are swept out.
+const SWEEP_BATCH: usize = 256;
 
 impl Pcache {
     /// The GC work item (`pcache_cache_gc_fn()`).
     pub(crate) fn gc_work(&self) {
+        if self.gc_failed.load(Relaxed) {
+            return;
+        }
         let mut buf = self.gc_buf.lock();
         let mut freed = false;
         let r = loop {
@@ -29,22 +34,28 @@ impl Pcache {
             }
         };
         if freed {
-            // Keys still naming freed segments can never be hits again.
-            let mut guard = self.core.lock();
-            let core = &mut *guard;
-            let segs = &core.segs;
-            core.tree.sweep(|k| segs.gen(k.pos.seg) != Some(k.gen));
-            drop(guard);
-            self.retry.schedule(0);
+            // Keys still naming freed segments can never be hits again:
+            // dropped a batch per lock hold (as upstream's clean_fn).
+            let mut from = Some(0);
+            while let Some(start) = from {
+                let mut guard = self.core.lock();
+                let core = &mut *guard;
+                let segs = &core.segs;
+                from = core
+                    .tree
+                    .sweep(start, SWEEP_BATCH, |k| segs.gen(k.pos.seg) != Some(k.gen));
+                drop(guard);
+            }
+            self.retry.reschedule(0);
         }
         match r {
             Ok(()) => {
                 self.gc.schedule(GC_INTERVAL_MS);
             }
             Err(e) => {
-                // As upstream: a kset GC cannot decode is not collected
-                // again (its keys' references cannot be dropped twice);
-                // GC stops and the error is counted.
+                // As upstream: a kset GC cannot collect is not tried
+                // again; GC stops and the error is counted.
+                self.gc_failed.store(true, Relaxed);
                 self.stats.gc_errors.fetch_add(1, Relaxed);
                 pr_err!("dm-pcache: gc stopped: {:?}\n", e);
             }
@@ -84,6 +95,11 @@ impl Pcache {
                 Ok(true)
             }
             KsetRead::Found(k @ Kset::Keys(keys)) => {
+                // Every key is checked before any reference is dropped: a
+                // kset is collected whole or not at all.
+                for on_media in keys {
+                    Key::decode(on_media, self.dev_bytes, self.dev.n_segs())?;
+                }
                 for on_media in keys {
                     let key = Key::decode(on_media, self.dev_bytes, self.dev.n_segs())?;
                     // A stale key (its segment was freed before a crash

@@ -166,22 +166,27 @@ impl KeyTree {
         KeyStore::remove(self, off);
     }
 
-    /// Removes every key `stale` says is stale (after segments were
-    /// reclaimed), without allocating.
-    pub(crate) fn sweep(&mut self, mut stale: impl FnMut(&Key) -> bool) -> usize {
-        let mut removed = 0;
-        let mut cursor = self.tree.cursor_front_mut();
-        while let Some(c) = cursor {
-            if stale(c.current().1) {
+    /// Removes the keys `stale` says are stale (after segments were
+    /// reclaimed) among at most `budget` keys from offset `from` on,
+    /// without allocating; returns where to go on, if keys are left.
+    pub(crate) fn sweep(
+        &mut self,
+        from: u64,
+        budget: usize,
+        mut stale: impl FnMut(&Key) -> bool,
+    ) -> Option<u64> {
+        let mut cursor = self.tree.cursor_lower_bound_mut(&from);
+        for _ in 0..budget {
+            let c = cursor?;
+            cursor = if stale(c.current().1) {
                 let (next, _node) = c.remove_current();
-                removed += 1;
-                cursor = next;
+                self.count -= 1;
+                next
             } else {
-                cursor = c.move_next();
-            }
+                c.move_next()
+            };
         }
-        self.count -= removed;
-        removed
+        cursor.map(|c| *c.current().0)
     }
 }
 
@@ -256,7 +261,7 @@ pub(crate) struct Replayed {
     pub(crate) key_head: Pos,
     /// Whether `dirty_tail` lies on the chain from `key_tail` to the head.
     pub(crate) dirty_tail_seen: bool,
-    pub(crate) keys: u32,
+    pub(crate) keys: u64,
 }
 
 /// Replays the key log from `key_tail` (`cache_replay()`): each valid kset
@@ -317,7 +322,7 @@ pub(crate) fn replay(
                     tree.insert(key)?;
                     segs.mark_used(key.pos.seg);
                     segs.get(key.pos.seg);
-                    keys += 1;
+                    keys += 1u64;
                 }
                 pos.off += size;
             }

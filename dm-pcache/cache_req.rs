@@ -4,7 +4,8 @@
 //! log, reads are served from cached extents with the gaps read from the
 //! backing device, flushes close the open kset.
 
-use crate::cache_dev::Pos;
+use crate::cache::Core;
+use crate::cache_dev::{CacheDev, Pos};
 use crate::cache_key::{Key, Nodes};
 use crate::pcache_format::CRC_SEED;
 use crate::pcache_index::{chunk_len, Range, ReadPiece, ReadWalk};
@@ -91,12 +92,12 @@ impl Pcache {
         loop {
             let mut misses = [(0u32, 0u32); MISSES_PER_ROUND];
             let mut n = 0;
-            let mut more = false;
+            let mut more = None;
             if let Err(e) = self.copy_hits(&mut bio, off, from, end, &mut misses, &mut n, &mut more)
             {
                 return bio.end(Err(e));
             }
-            if !more && n == 1 && misses[0] == (0, len) {
+            if more.is_none() && n == 1 && misses[0] == (0, len) {
                 if let ReadBio::Plain(mut b) = bio {
                     self.stats.miss_bytes.fetch_add(u64::from(len), Relaxed);
                     b.set_dev(&self.backing);
@@ -111,16 +112,17 @@ impl Pcache {
                     Err(mapped) => return mapped,
                 };
             }
-            if !more {
-                return bio.end(Ok(()));
+            match more {
+                Some(next) => from = next,
+                None => return bio.end(Ok(())),
             }
-            from = off + u64::from(misses[n - 1].0 + misses[n - 1].1);
         }
     }
 
     /// One round of a read under the lock: copies the hits from `from` on
     /// and collects up to [`MISSES_PER_ROUND`] gaps (as bio offset and
-    /// length); `more` says the round stopped early.
+    /// length); `more` is where the next round starts if this one stopped
+    /// early (at a gap there was no room for).
     #[expect(
         clippy::too_many_arguments,
         reason = "one round's in and out parameters"
@@ -133,7 +135,7 @@ impl Pcache {
         end: u64,
         misses: &mut [(u32, u32); MISSES_PER_ROUND],
         n: &mut usize,
-        more: &mut bool,
+        more: &mut Option<u64>,
     ) -> Result {
         let mut core = self.core.lock();
         let mut walk = ReadWalk::new(Range::new(from, (end - from) as u32));
@@ -167,17 +169,19 @@ impl Pcache {
                 }
                 ReadPiece::Miss(range) | ReadPiece::Pending(range) => {
                     let bio_off = (range.off - off) as u32;
-                    match misses.get_mut(n.wrapping_sub(1)) {
-                        Some(last) if last.0 + last.1 == bio_off => last.1 += range.len,
-                        _ if *n == MISSES_PER_ROUND => {
-                            *more = true;
-                            return Ok(());
-                        }
-                        _ => {
-                            misses[*n] = (bio_off, range.len);
-                            *n += 1;
+                    if let Some(last) = n.checked_sub(1).and_then(|i| misses.get_mut(i)) {
+                        if last.0 + last.1 == bio_off {
+                            last.1 += range.len;
+                            continue;
                         }
                     }
+                    let Some(slot) = misses.get_mut(*n) else {
+                        // The next round starts with this gap.
+                        *more = Some(range.off);
+                        return Ok(());
+                    };
+                    *slot = (bio_off, range.len);
+                    *n += 1;
                 }
             }
         }
@@ -221,22 +225,19 @@ impl Pcache {
         let mut done = 0;
         while done < len {
             let nodes = noio(|| Nodes::new(GFP_KERNEL))?;
-            let mut core = self.core.lock();
-            core.tree.refill(nodes);
-            if core.kset_full() {
-                core.close_kset(&self.dev)?;
-            }
             let at = off + u64::from(done);
-            let (pos, got) = core.alloc_data(&self.dev, chunk_len(at, len - done))?;
-            let gen = core.segs.gen(pos.seg).unwrap_or(0);
-            let stored = self.store(bio, pos, done, got);
-            let crc = match stored {
-                Ok(crc) => crc,
-                Err(e) => {
-                    core.segs.put(&self.dev, pos.seg)?;
-                    return Err(e);
-                }
+            // Space first, under the lock: the key's reference taken with it
+            // keeps the segment from being freed while the data is copied.
+            let (pos, got, gen) = {
+                let mut core = self.core.lock();
+                let (pos, got) = core.alloc_data(&self.dev, chunk_len(at, len - done))?;
+                (pos, got, core.segs.gen(pos.seg).unwrap_or(0))
             };
+            // The copy and its CRC outside the lock (as upstream: only the
+            // index and the kset are under it). Writes that overlap and are
+            // in flight together have no order to keep.
+            let stored = self.store(bio, pos, done, got);
+            let mut core = self.core.lock();
             let key = Key {
                 off: at,
                 len: got,
@@ -245,16 +246,18 @@ impl Pcache {
                 clean: false,
                 crc_pos: pos,
                 crc_len: got,
-                crc,
+                crc: 0,
             };
-            // Cannot fail: nodes were refilled and the kset has room.
-            core.tree.insert(key)?;
-            core.append(&key, crc)?;
-            let first = core.kset_len() == 1;
-            if core.kset_full() {
-                // On EBUSY the kset stays open and the next write closes it.
-                let _ = core.close_kset(&self.dev);
+            let added = stored.and_then(|crc| {
+                core.tree.refill(nodes);
+                Self::add_key(&mut core, &self.dev, Key { crc, ..key })
+            });
+            if let Err(e) = added {
+                // Nothing names the space: give the reference back.
+                core.segs.put(&self.dev, pos.seg)?;
+                return Err(e);
             }
+            let first = core.kset_len() == 1;
             drop(core);
             if first {
                 // Closed within a second, as upstream's kset flush work.
@@ -263,6 +266,23 @@ impl Pcache {
             done += got;
         }
         self.stats.write_bytes.fetch_add(u64::from(len), Relaxed);
+        Ok(())
+    }
+
+    /// Inserts a stored key into the index and appends it to the open kset
+    /// (`cache_key_insert()` + `cache_key_append()`), closing a full kset
+    /// first: `EBUSY` (and nothing changed) if it cannot be written yet.
+    fn add_key(core: &mut Core, dev: &CacheDev, key: Key) -> Result {
+        if core.kset_full() {
+            core.close_kset(dev)?;
+        }
+        core.tree.insert(key)?;
+        // Cannot fail: the kset has room (checked above, under the lock).
+        core.append(&key, key.crc)?;
+        if core.kset_full() {
+            // On EBUSY the kset stays open and the next write closes it.
+            let _ = core.close_kset(dev);
+        }
         Ok(())
     }
 

@@ -24,9 +24,6 @@ pub(crate) struct Segments {
     segs: KVVec<Seg>,
     used: u32,
     hint: u32,
-    /// No free segment was found since the last one was freed: requests
-    /// waiting for space are retried when one is.
-    pub(crate) full: bool,
 }
 
 impl Segments {
@@ -52,7 +49,6 @@ impl Segments {
             segs,
             used: 0,
             hint: 0,
-            full: false,
         })
     }
 
@@ -92,14 +88,13 @@ impl Segments {
                 }
             }
         }
-        self.full = true;
         Err(EBUSY)
     }
 
     /// Counts one more user of `seg` (`cache_seg_get()`).
     pub(crate) fn get(&mut self, seg: u32) {
         if let Some(s) = self.segs.get_mut(seg as usize) {
-            s.refs += 1;
+            s.refs = s.refs.saturating_add(1);
         }
     }
 
@@ -111,7 +106,13 @@ impl Segments {
         let Some(s) = self.segs.get_mut(seg as usize) else {
             return Err(EIO);
         };
-        s.refs = s.refs.saturating_sub(1);
+        if s.refs == 0 {
+            // A reference dropped twice: freeing now could reuse a segment
+            // that dirty keys still point into. Refuse, loudly.
+            kernel::pr_warn_once!("dm-pcache: segment {} reference dropped twice\n", seg);
+            return Err(EIO);
+        }
+        s.refs -= 1;
         if s.refs > 0 {
             return Ok(false);
         }
@@ -130,7 +131,6 @@ impl Segments {
             if s.used {
                 s.used = false;
                 self.used -= 1;
-                self.full = false;
             }
         }
     }

@@ -42,7 +42,8 @@ pub(crate) enum WbStep {
 /// What the work does after a step.
 enum Next {
     Go(WbStep),
-    Wait,
+    /// Requests are in flight; `WbStep` is where their completion goes on.
+    Wait(WbStep),
     /// Everything is written back.
     Clean,
 }
@@ -66,6 +67,12 @@ impl Pcache {
     /// The writeback work item (`cache_writeback_fn()`).
     pub(crate) fn writeback_work(&self) {
         let mut wb = self.wb.lock();
+        // Requests of the current step are in flight: the last completion
+        // runs the work again (anything else that kicks it must not start
+        // the step over or reset the count).
+        if self.wb_pending.load(Acquire) != 0 {
+            return;
+        }
         loop {
             let step = wb.step;
             let next = match step {
@@ -77,7 +84,10 @@ impl Pcache {
                 // Go on at once.
                 Ok(Next::Go(next)) => wb.step = next,
                 // Waiting for completions, which kick the work.
-                Ok(Next::Wait) => return,
+                Ok(Next::Wait(next)) => {
+                    wb.step = next;
+                    return;
+                }
                 Ok(Next::Clean) => {
                     self.writeback.schedule(WRITEBACK_INTERVAL_MS);
                     return;
@@ -93,8 +103,8 @@ impl Pcache {
         }
     }
 
-    /// Starts on the kset at `dirty_tail`: `ENODATA` if everything is
-    /// written back.
+    /// Starts on the kset at `dirty_tail` (`Clean` if everything is
+    /// written back).
     fn wb_start(&self, wb: &mut WbState) -> Result<Next> {
         let pos = {
             let core = self.core.lock();
@@ -188,7 +198,7 @@ impl Pcache {
         if self.wb_pending.fetch_sub(1, AcqRel) == 1 {
             Next::Go(step)
         } else {
-            Next::Wait
+            Next::Wait(step)
         }
     }
 
@@ -224,7 +234,7 @@ impl Pcache {
             core.dirty_tail.set(&self.dev, next)?;
         }
         self.stats.writeback_ksets.fetch_add(1, Relaxed);
-        self.gc.schedule(0);
+        self.gc.reschedule(0);
         Ok(Next::Go(WbStep::Idle))
     }
 
@@ -234,7 +244,8 @@ impl Pcache {
             self.wb_failed.store(true, Release);
         }
         if self.wb_pending.fetch_sub(1, AcqRel) == 1 {
-            self.writeback.schedule(0);
+            // Now, even if a later run is already queued.
+            self.writeback.reschedule(0);
         }
     }
 }

@@ -124,6 +124,9 @@ pub(crate) struct Pcache {
     /// Requests of the writeback step in flight (plus one while submitting).
     pub(crate) wb_pending: AtomicU32,
     pub(crate) wb_failed: AtomicBool,
+    /// GC met a kset it cannot collect: it stops for good (as upstream's
+    /// `gc_errors`), since references must not be dropped twice.
+    pub(crate) gc_failed: AtomicBool,
     #[pin]
     pub(crate) gc_buf: Mutex<KVec<u8>>,
     pub(crate) wb_io: IoPool<()>,
@@ -178,19 +181,28 @@ fn load_cache(
     let mut chain =
         KVVec::with_capacity(n_segs as usize, GFP_KERNEL).map_err(|_| CtrError::oom())?;
     let mut dev_seg = info.seg_id.get();
+    // Device segments seen: a chain that names one twice would alias two
+    // cache segments (a crafted image; upstream does not check).
+    let mut seen =
+        KVVec::from_elem(false, dev.seg_num as usize, GFP_KERNEL).map_err(|_| CtrError::oom())?;
     for i in 0..n_segs {
-        if dev_seg >= dev.seg_num {
-            return Err(fail(c"Invalid segment chain", EIO));
+        match seen.get_mut(dev_seg as usize) {
+            Some(s) if !*s => *s = true,
+            _ => return Err(fail(c"Invalid segment chain", EIO)),
         }
         chain
             .push(dev_seg, GFP_KERNEL)
             .map_err(|_| CtrError::oom())?;
+        // Every segment's info must be valid, the last one's too (as
+        // `cache_seg_meta_load()`), and each but the last names the next.
+        let base = pcache_format::seg_off(dev_seg);
+        let seg_info = read_latest::<SegInfo>(&dev.pmem, base)
+            .map_err(|e| fail(c"Cannot read segment info", e))?
+            .ok_or(fail(c"Invalid segment info", EIO))?;
         if i + 1 < n_segs {
-            let base = pcache_format::seg_off(dev_seg);
-            let seg_info = read_latest::<SegInfo>(&dev.pmem, base)
-                .map_err(|e| fail(c"Cannot read segment info", e))?;
             dev_seg = seg_info
-                .and_then(|(_, si)| si.next())
+                .1
+                .next()
                 .ok_or(fail(c"Invalid segment chain", EIO))?;
         }
     }
@@ -261,8 +273,8 @@ impl Pcache {
     fn defer_write(&self, bio: rdm::DeferredBio) {
         self.deferred.lock().push(bio);
         // Space comes from writing back and collecting.
-        self.writeback.schedule(0);
-        self.gc.schedule(0);
+        self.writeback.reschedule(0);
+        self.gc.reschedule(0);
         self.retry.schedule(100);
     }
 
@@ -371,6 +383,7 @@ impl Target for Pcache {
             wb <- new_mutex!(wb),
             wb_pending: AtomicU32::new(0),
             wb_failed: AtomicBool::new(false),
+            gc_failed: AtomicBool::new(false),
             gc_buf <- new_mutex!(gc_buf),
             wb_io,
             misses,
@@ -433,11 +446,12 @@ impl Target for Pcache {
                 let s = &self.stats;
                 let _ = write!(
                     out,
-                    " {} {} {} {} {} {} {}",
+                    " {} {} {} {} {} {} {} {}",
                     keys,
                     s.hit_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.miss_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.write_bytes.load(Relaxed) >> SECTOR_SHIFT,
+                    s.writeback_ksets.load(Relaxed),
                     s.crc_errors.load(Relaxed),
                     s.writeback_errors.load(Relaxed),
                     s.gc_errors.load(Relaxed)
@@ -466,7 +480,7 @@ impl Target for Pcache {
                 core.info.set_gc_percent(percent as u8);
                 core.write_info(&self.dev)?;
                 drop(core);
-                self.gc.schedule(0);
+                self.gc.reschedule(0);
                 Ok(())
             }
             _ => Err(EINVAL),
@@ -478,17 +492,27 @@ impl Target for Pcache {
     }
 
     fn postsuspend(&self, _ti: &TargetInfo<'_>) {
-        // Nothing acknowledged stays only in memory while suspended; dm
-        // core suspends a device before it destroys it, so this is also
-        // the last close of the kset (`pcache_cache_stop()`).
+        // Nothing acknowledged stays only in memory while suspended (the
+        // destructor closes it once more, after the work items stopped).
+        if let Err(e) = self.core.lock().close_kset(&self.dev) {
+            pr_err!("dm-pcache: could not write the last keys: {:?}\n", e);
+        }
+    }
+
+    fn stopped(&self, _ti: &TargetInfo<'_>) {
+        // The work items are stopped and write-back I/O drained: nothing
+        // can add keys any more. Deferred requests left (none, normally:
+        // dm core completes every bio first) fail; the open kset is made
+        // durable (`pcache_cache_stop()`).
+        drop(self.deferred.lock().take());
         if let Err(e) = self.core.lock().close_kset(&self.dev) {
             pr_err!("dm-pcache: could not write the last keys: {:?}\n", e);
         }
     }
 
     fn resume(&self, _ti: &TargetInfo<'_>) {
-        self.writeback.schedule(0);
-        self.gc.schedule(0);
-        self.retry.schedule(0);
+        self.writeback.reschedule(0);
+        self.gc.reschedule(0);
+        self.retry.reschedule(0);
     }
 }

@@ -17,7 +17,14 @@
 # Env:   RDM_KERNEL (debug|prod, default debug) or KDIR (test kernel build),
 #        VM_TIMEOUT (seconds, default 1200), VM_LOG (file for the kernel log), VM_PMEM (emulated pmem,
 #        default 600M: dm-pcache needs 512 MiB), VM_DISK (a raw image file
-#        attached as /dev/vda, e.g. to carry a captured cache out)
+#        attached as /dev/vda, e.g. to carry a captured cache out),
+#        VM_MEM_FILE (a 2 GiB file the guest's RAM lives in, shared: the
+#        emulated pmem then survives the QEMU process, as across a power
+#        cut), VM_KILL_MARK + VM_KILL_AFTER (when the guest prints a line
+#        with the mark, SIGKILL QEMU that many seconds later: a power cut;
+#        the run then exits 137 after the kernel-log check), VM_APPEND (more
+#        kernel command line, e.g. a second memmap region for a backing
+#        device that also survives in VM_MEM_FILE)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -57,16 +64,42 @@ msg "booting $(basename "$kdir") under TCG (2 vCPUs)"
 # (handle_edge_irq during identify_boot_cpu, on a 0xff11... direct-map
 # address), before any module was loaded. 4-level paging is what the
 # machines these targets run on use; keep the boot deterministic.
+mem_args=()
+if [ -n "${VM_MEM_FILE:-}" ]; then
+	[ "$(stat -c %s "$VM_MEM_FILE")" = $((2 << 30)) ] || die "VM_MEM_FILE must be a 2 GiB file"
+	mem_args=(-object "memory-backend-file,id=ram,size=2G,mem-path=$VM_MEM_FILE,share=on"
+		-machine memory-backend=ram)
+fi
+
+# Waits for the kill mark in the guest's output, then cuts the power.
+power_cut() {
+	while ! grep -q -- "$VM_KILL_MARK" "$out" 2>/dev/null; do
+		[ -e "$work/qemu.pid" ] && ! kill -0 "$(cat "$work/qemu.pid")" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	sleep "$VM_KILL_AFTER"
+	[ -e "$work/qemu.pid" ] && kill -KILL "$(cat "$work/qemu.pid")" 2>/dev/null && touch "$work/killed"
+	return 0
+}
+
 boot() {
 	set +e
+	rm -f "$work/qemu.pid" "$work/killed"
+	killer=
+	if [ -n "${VM_KILL_MARK:-}" ]; then
+		power_cut &
+		killer=$!
+	fi
 	timeout "${VM_TIMEOUT:-1200}" qemu-system-x86_64 \
-		-accel tcg -cpu max -smp 2 -m 2G -display none -monitor none -no-reboot \
+		-accel tcg -cpu max -smp 2 -m 2G "${mem_args[@]}" -pidfile "$work/qemu.pid" \
+		-display none -monitor none -no-reboot \
 		-serial file:"$out" -serial file:"$klog" \
 		-kernel "$kernel" -initrd "$work/initrd" \
 		${VM_DISK:+-drive file="$VM_DISK",format=raw,if=virtio} \
-		-append "no5lvl console=ttyS1 loglevel=7 printk.devkmsg=on rcupdate.rcu_cpu_stall_timeout=120 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init" \
+		-append "no5lvl console=ttyS1 loglevel=7 printk.devkmsg=on rcupdate.rcu_cpu_stall_timeout=120 memmap=${VM_PMEM:-600M}!1G panic=-1 oops=panic panic_on_warn=1 rdinit=/init ${VM_APPEND:-}" \
 		</dev/null >"$work/qemu.log" 2>&1
 	qrc=$?
+	[ -z "$killer" ] || { kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; }
 	set -e
 }
 boot
@@ -76,7 +109,7 @@ boot
 # (output stopped mid-PCI-probe, qemu exited). Boot once more, and say so;
 # a second such boot fails the run below. A boot that hung until the
 # timeout (exit 124) is not retried: that is not a flake to wait out twice.
-if [ "$qrc" != 124 ] && ! grep -q 'RDM-BEGIN' "$out" 2>/dev/null && [ -s "$klog" ] &&
+if [ "$qrc" != 124 ] && [ ! -e "$work/killed" ] && ! grep -q 'RDM-BEGIN' "$out" 2>/dev/null && [ -s "$klog" ] &&
 	"$RDM_ROOT/scripts/kernel-log-verdict.sh" "$klog" >/dev/null 2>&1; then
 	echo "run-vm: the VM died during boot, before init ran (qemu exit $qrc; kernel log tail below); booting again" >&2
 	tail -n 5 "$klog" >&2
@@ -95,6 +128,10 @@ if ! "$RDM_ROOT/scripts/kernel-log-verdict.sh" "$klog" >"$work/verdict"; then
 	echo "kernel log: the debug kernel reported a problem:" >&2
 	cat "$work/verdict" >&2
 	exit 1
+fi
+if [ -e "$work/killed" ]; then
+	# The power cut the caller asked for: the output up to it was printed.
+	exit 137
 fi
 if [ -z "$rc" ]; then
 	echo "VM did not finish (qemu exit $qrc); output and kernel log tails:" >&2

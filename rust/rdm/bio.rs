@@ -476,10 +476,18 @@ impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
 /// completing). The data is addressed by byte offset into the bio's current
 /// iterator, which the layer checks against its size.
 pub(crate) trait BioData: data::Sealed {
-    /// The bio's size in bytes (`bi_iter.bi_size`).
+    /// The bytes of data the bio carries: its size (`bi_iter.bi_size`) for
+    /// a read or write with data pages, 0 for anything else (a discard or
+    /// write-zeroes has a size but no pages to copy).
     fn data_len(&self) -> u32 {
+        let bio = self.data_bio();
         // SAFETY: by the implementors' invariants the bio is live and owned.
-        unsafe { (*self.data_bio().as_ptr()).bi_iter.bi_size }
+        let has_pages = unsafe { bindings::rdm_bio_has_data(bio.as_ptr()) };
+        if !has_pages || !matches!(op(bio), Op::Read | Op::Write) {
+            return 0;
+        }
+        // SAFETY: as above.
+        unsafe { (*bio.as_ptr()).bi_iter.bi_size }
     }
 
     /// Whether `off..off + len` lies inside the bio's data.

@@ -165,12 +165,17 @@ impl PmemDev {
         Ok(())
     }
 
-    /// The kernel's raw `crc32c(seed, ..)` over `len` bytes at `off`, read
-    /// in place (as dm-pcache's data CRC is); `EINVAL` outside the mapping.
+    /// The kernel's raw `crc32c(seed, ..)` over `len` bytes at `off`;
+    /// `EINVAL` outside the mapping, `EIO` for a media error.
     pub(crate) fn crc32c(&self, seed: u32, off: u64, len: usize) -> Result<u32> {
         let src = self.at(off, len)?;
-        // SAFETY: `src` is valid for `len` bytes of the mapping (checked).
-        Ok(unsafe { bindings::rdm_pmem_crc32c(seed, src.cast(), len) })
+        let mut crc = 0;
+        // SAFETY: `src` is valid for `len` bytes of the mapping (checked);
+        // `crc` is written on success.
+        kernel::error::to_result(unsafe {
+            bindings::rdm_pmem_crc32c(seed, src.cast(), len, &mut crc)
+        })?;
+        Ok(crc)
     }
 }
 

@@ -487,10 +487,13 @@ int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
 		bv = bio_iter_iovec(bio, iter);
 		n = min(bv.bv_len, len);
 		p = bvec_kmap_local(&bv);
-		if (to_pmem)
+		if (to_pmem) {
 			memcpy_flushcache(pmem, p, n);
-		else if (copy_mc_to_kernel(p, pmem, n))
-			ret = -EIO;
+		} else {
+			if (copy_mc_to_kernel(p, pmem, n))
+				ret = -EIO;
+			flush_dcache_page(bv.bv_page);
+		}
 		kunmap_local(p);
 		if (ret)
 			return ret;
@@ -508,11 +511,28 @@ int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len)
 	unsigned long left = copy_mc_to_kernel(p + page_off, src, len);
 
 	kunmap_local(p);
+	flush_dcache_page(page);
 	return left ? -EIO : 0;
 }
 
-/* crc32c() over pmem, read in place (as dm-pcache's cache_key_data_crc()). */
-u32 rdm_pmem_crc32c(u32 seed, const void *src, size_t len)
+/*
+ * crc32c() over pmem, through a bounce buffer filled with
+ * copy_mc_to_kernel(): a media error is -EIO, not a machine check
+ * (dm-pcache's cache_key_data_crc() reads the pmem in place).
+ */
+int rdm_pmem_crc32c(u32 seed, const void *src, size_t len, u32 *crc)
 {
-	return crc32c(seed, src, len);
+	u8 buf[256];
+
+	while (len) {
+		size_t n = min(len, sizeof(buf));
+
+		if (copy_mc_to_kernel(buf, src, n))
+			return -EIO;
+		seed = crc32c(seed, buf, n);
+		src += n;
+		len -= n;
+	}
+	*crc = seed;
+	return 0;
 }

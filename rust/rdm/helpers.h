@@ -72,7 +72,7 @@ void rdm_noio_restore(unsigned int flags);
 int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
 		      bool to_pmem);
 int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len);
-u32 rdm_pmem_crc32c(u32 seed, const void *src, size_t len);
+int rdm_pmem_crc32c(u32 seed, const void *src, size_t len, u32 *crc);
 struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
 				   sector_t sector, u32 bio_off, u32 len,
 				   struct bio_set *bs, bio_end_io_t *end_io);

@@ -282,6 +282,11 @@ unsafe extern "C" fn dtr_callback<T: Target>(ti: *mut bindings::dm_target) {
     for pool in pools.iter() {
         pool.stop();
     }
+    if let (true, Some(ti)) = (T::HAS_STOPPED, NonNull::new(ti)) {
+        // SAFETY: `ti` is live until dtr returns; dtr runs in process context.
+        let info = unsafe { TargetInfo::<super::target::Process>::from_raw(ti) };
+        target.stopped(&info);
+    }
     drop(target);
     // SAFETY: the target object is gone; `ti` is still live. This waits for
     // every handle, delayed-work handles included.

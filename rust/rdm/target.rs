@@ -466,4 +466,13 @@ pub(crate) trait Target: Sized + Send + Sync + 'static {
     fn resume(&self, _ti: &TargetInfo<'_>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Called in the destructor once the target's delayed work is stopped
+    /// (no callback runs or will run) and its own I/O has drained, right
+    /// before the target object is dropped: the place for a last write of
+    /// state that work items might otherwise still change (a cache's open
+    /// log). Process context.
+    fn stopped(&self, _ti: &TargetInfo<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }

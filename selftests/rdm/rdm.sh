@@ -365,6 +365,8 @@ test_delayed_work_runs_and_is_stopped_on_remove() {
 	dmsetup message t 0 tick 3000
 	dmesg -c >/dev/null
 	dmsetup remove t
+	# The destructor's `stopped` hook ran, with the work already stopped.
+	dmesg | grep -q 'rdm_test: stopped after 1 ticks' || fail "no stopped hook: $(dmesg | tail -n 3)"
 	sleep 4
 	! dmesg | grep -q 'rdm_test: tick' || fail "a tick ran after the device was removed"
 }

@@ -782,6 +782,13 @@ impl Target for RdmTest {
     fn resume(&self, _ti: &TargetInfo<'_>) {
         self.n.resumes.fetch_add(1, Relaxed);
     }
+
+    fn stopped(&self, _ti: &TargetInfo<'_>) {
+        pr_info!(
+            "rdm_test: stopped after {} ticks\n",
+            self.n.ticks.load(Relaxed)
+        );
+    }
 }
 
 impl RdmTest {
