@@ -3,7 +3,8 @@
 # The whole test suite, as `make check` and CI run it: setup, the debug test
 # kernel (KASAN, lockdep, kmemleak, fault injection; cached), modules with
 # the test-only fixtures, lints, userspace `cargo test`, the kernel selftests
-# in QEMU (plus the rdm layer's compile-fail cases, host side), then the proof that each debug detector fails a run
+# in QEMU (plus the rdm layer's compile-fail cases, host side), three power
+# cuts under dm-pcache (powercut.sh), then the proof that each debug detector fails a run
 # (check-detectors.sh). Ends with `N passed, N failed, N skipped`; exits
 # non-zero if any test failed or was skipped, or if a step could not run.
 #
@@ -57,6 +58,15 @@ if [ "$vm_rc" != 0 ] && [ "$k_fail" = 0 ] && [ "$k_skip" = 0 ]; then
 	k_fail=1 # e.g. a kernel warning or oops after the tests passed
 fi
 
+msg "power cuts under dm-pcache (powercut.sh, 3 cycles)"
+pc_rc=0
+scripts/powercut.sh 3 2>&1 | tee "$logs/pc" || pc_rc=$?
+if [ "$pc_rc" = 0 ] && grep -q '^cycles 3, acknowledged writes checked [1-9][0-9]*, lost 0$' "$logs/pc"; then
+	p_pass=1 p_fail=0
+else
+	p_pass=0 p_fail=1
+fi
+
 msg "the detectors fire: one VM boot per defect (check-detectors.sh)"
 det_rc=0
 scripts/check-detectors.sh 2>&1 | tee "$logs/det" || det_rc=$?
@@ -70,7 +80,8 @@ echo "# userspace: $u_pass passed, $u_fail failed, $u_skip skipped"
 echo "# kernel:    $k_pass passed, $k_fail failed, $k_skip skipped"
 echo "# detectors: $d_pass passed, $d_fail failed"
 echo "# compile-fail: $c_pass passed, $c_fail failed"
+echo "# power cuts: $p_pass passed, $p_fail failed"
 echo "# make check took $((SECONDS - start)) s"
-fail=$((u_fail + k_fail + d_fail + c_fail)) skip=$((u_skip + k_skip))
-echo "$((u_pass + k_pass + d_pass + c_pass)) passed, $fail failed, $skip skipped"
+fail=$((u_fail + k_fail + d_fail + c_fail + p_fail)) skip=$((u_skip + k_skip))
+echo "$((u_pass + k_pass + d_pass + c_pass + p_pass)) passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$skip" = 0 ]

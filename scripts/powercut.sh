@@ -75,6 +75,7 @@ for ((c = 0; c <= cycles; c++)); do
 		}' "$work/out" | sort -n > "$work/allowed.next"
 	mv "$work/allowed.next" "$work/allowed"
 	[ "$c" = "$cycles" ] || checked=$((checked + $(cat "$work/flushed")))
+	[ "$c" = "$cycles" ] && delay=0
 	msg "cycle $c/$cycles: cut after ${delay}s, $(grep -c '^A ' "$work/out") writes acknowledged, lost so far $lost"
 done
 echo "cycles $cycles, acknowledged writes checked $checked, lost $lost"
