@@ -4,7 +4,7 @@
 # `make` builds the modules (after the cached test kernel); `make help` lists
 # the rest. KDIR=<Rust-enabled 7.2 build tree> builds against another kernel.
 
-.PHONY: all modules setup kernel check demo bench powercut fuzz test-user clippy clean help
+.PHONY: all modules setup kernel check demo bench bench-pcache powercut fuzz test-user clippy clean help
 
 all: modules
 
@@ -29,6 +29,9 @@ demo:
 bench:
 	scripts/bench-inlinecrypt.sh
 
+bench-pcache:
+	scripts/bench-pcache.sh
+
 powercut: modules
 	scripts/powercut.sh $(CYCLES)
 
@@ -48,6 +51,7 @@ help:
 	@echo '  make check      all tests: cargo test + kernel selftests in QEMU; ends "N passed, N failed"'
 	@echo '  make demo       boot QEMU and show dm-inlinecrypt working'
 	@echo '  make bench      fio: Rust vs upstream C dm-inlinecrypt, with ratios'
+	@echo '  make bench-pcache   fio: Rust vs upstream C dm-pcache (data_crc off/on, raw pmem), with ratios'
 	@echo '  make powercut   power cuts under dm-pcache in QEMU (CYCLES=200); prints cycles, writes checked, lost'
 	@echo '  make fuzz       fuzz the pcache format decoders (FUZZ_SECONDS=60)'
 	@echo '  make setup      install packages, bindgen and the 7.2 kernel source'

@@ -110,7 +110,11 @@ impl CacheDev {
         dev: DmDev,
         opts: Options,
     ) -> Result<(Self, Opened), (&'static CStr, Error)> {
-        let pmem = PmemDev::new(dev).map_err(|e| (c"Cache device is not DAX-capable", e))?;
+        let pmem = PmemDev::new(dev).map_err(|e| {
+            // Not DAX-capable (or not whole pages) is a bad table.
+            let e = if e == ENOMEM { e } else { EINVAL };
+            (c"Cache device is not a DAX-capable pmem device", e)
+        })?;
         let size = pmem.len() as u64;
         if size < CACHE_DEV_SIZE_MIN {
             return Err((c"Cache device is too small (512 MiB at least)", ENOSPC));

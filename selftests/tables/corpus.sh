@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The malformed-table corpus: generated from each target's valid table forms
 # by mechanical mutations, each case with its expected outcome. Source it and
-# call `corpus_inlinecrypt` / `corpus_rdm_test` / `corpus_rdm_test_messages`:
+# call `corpus_inlinecrypt` / `corpus_rdm_test` / `corpus_pcache` /
+# `corpus_rdm_test_messages`:
 # each prints one case per line, fields separated by a TAB:
 #
 #   <expect> TAB <what the mutation was> TAB <table params | message>
@@ -187,6 +188,44 @@ corpus_rdm_test() {
 	printf 'EINVAL\toffset past the end of the device\t/dev/ram0 131072\n'
 	printf 'nodev\tdevice path that does not exist\t/dev/nonexistent 0\n'
 	printf 'nodev\tmirror path that does not exist\t/dev/ram0 0 /dev/nonexistent 0\n'
+}
+
+# --- pcache: <cache_dev> <backing_dev> [<#opt> [cache_mode writeback] [data_crc true|false]]
+
+# Devices are arguments 0 and 1; without options the table is complete
+# after them; every other mutation breaks the option group.
+pc_expect() {
+	local kind=$1 pos=$2
+	case $kind in
+	truncate) [ "$pos" = 2 ] && echo accept || echo EINVAL ;;
+	extra) echo EINVAL ;;
+	replace) [ "$pos" -le 1 ] && dev_expect "$3" || echo EINVAL ;;
+	esac
+}
+
+# The cache is /dev/pmem0 (formatted by the first accepted case, data_crc
+# false), the backing device /dev/ram0.
+corpus_pcache() {
+	mutate pc_expect plain /dev/pmem0 /dev/ram0
+	mutate pc_expect options /dev/pmem0 /dev/ram0 4 cache_mode writeback data_crc false
+	printf 'accept	options in the other order	/dev/pmem0 /dev/ram0 4 data_crc false cache_mode writeback
+'
+	printf 'accept	an empty option group	/dev/pmem0 /dev/ram0 0
+'
+	printf 'EINVAL	data_crc not as on the media	/dev/pmem0 /dev/ram0 2 data_crc true
+'
+	printf 'EINVAL	cache mode upstream does not have	/dev/pmem0 /dev/ram0 2 cache_mode writethrough
+'
+	printf 'EINVAL	option without its value	/dev/pmem0 /dev/ram0 1 data_crc
+'
+	printf 'EINVAL	option count past the limit	/dev/pmem0 /dev/ram0 6 cache_mode writeback data_crc false data_crc false
+'
+	printf 'EINVAL	cache device without DAX	/dev/ram1 /dev/ram0
+'
+	printf 'nodev	cache path that does not exist	/dev/nonexistent /dev/ram0
+'
+	printf 'nodev	backing path that does not exist	/dev/pmem0 /dev/nonexistent
+'
 }
 
 # --- rdm_test messages (dmsetup message <dev> 0 <message>)

@@ -91,6 +91,14 @@ test_corpus_has_300_cases() {
 test_inlinecrypt_tables() { corpus_run inlinecrypt corpus_inlinecrypt; }
 test_rdm_test_tables() { corpus_run rdm_test corpus_rdm_test; }
 
+test_pcache_tables() {
+	grep -q '^dm_pcache ' /proc/modules && rmmod dm_pcache
+	load_ours dm_pcache_rs
+	# Earlier programs wrote pmem0 through other targets: a fresh cache.
+	dd if=/dev/zero of=/dev/pmem0 bs=1M count=1 oflag=direct status=none
+	corpus_run pcache corpus_pcache
+}
+
 test_rdm_test_messages() {
 	local expect what msg err rc bad="" n=0
 	dmsetup create msg --table "0 8192 rdm_test /dev/ram0 0" || fail "create"
@@ -130,5 +138,5 @@ test_table_naming_its_own_device() {
 }
 
 setup
-ktap_run test_corpus_has_300_cases test_inlinecrypt_tables test_rdm_test_tables \
+ktap_run test_corpus_has_300_cases test_inlinecrypt_tables test_rdm_test_tables test_pcache_tables \
 	test_rdm_test_messages test_table_naming_its_own_device
