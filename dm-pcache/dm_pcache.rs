@@ -310,6 +310,34 @@ impl Pcache {
         }
     }
 
+    /// The `flush` message (ours): closes the open kset and waits until
+    /// everything is written back to the backing device (and flushed
+    /// there), e.g. before the cache device is taken away. `EIO` if
+    /// write-back fails meanwhile, `EBUSY` if the kset cannot be closed.
+    fn flush_all(&self) -> Result {
+        let errors = self.stats.writeback_errors.load(Relaxed);
+        let mut closed = false;
+        loop {
+            {
+                let mut core = self.core.lock();
+                if !closed {
+                    closed = core.close_kset(&self.dev).is_ok();
+                }
+                if closed && core.dirty_tail.pos == core.key_head {
+                    return Ok(());
+                }
+            }
+            if self.stats.writeback_errors.load(Relaxed) != errors {
+                return Err(EIO);
+            }
+            if kernel::current!().signal_pending() {
+                return Err(if closed { EINTR } else { EBUSY });
+            }
+            self.writeback.reschedule(0);
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+        }
+    }
+
     fn kset_flush_work(&self, _ti: &TargetInfo<'_>) {
         if self.core.lock().close_kset(&self.dev).is_err() {
             // No room for the kset yet: try again shortly.
@@ -483,6 +511,7 @@ impl Target for Pcache {
                 self.gc.reschedule(0);
                 Ok(())
             }
+            [name] if name.eq_ignore_ascii_case("flush") => self.flush_all(),
             _ => Err(EINVAL),
         }
     }
@@ -504,7 +533,8 @@ impl Target for Pcache {
         // can add keys any more. Deferred requests left (none, normally:
         // dm core completes every bio first) fail; the open kset is made
         // durable (`pcache_cache_stop()`).
-        drop(self.deferred.lock().take());
+        let left = self.deferred.lock().take();
+        drop(left);
         if let Err(e) = self.core.lock().close_kset(&self.dev) {
             pr_err!("dm-pcache: could not write the last keys: {:?}\n", e);
         }

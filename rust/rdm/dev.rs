@@ -251,6 +251,8 @@ impl Drop for DmDev {
 /// constructor, so that no second table (a `dmsetup reload` of the live
 /// device, or another device naming the same media) can write it at the
 /// same time. Released when dropped (process context: it takes a mutex).
+/// Only this module's targets see the claim: another module (the C target
+/// of the same name) is not stopped by it.
 ///
 /// # Invariants
 ///

@@ -174,6 +174,11 @@ test_writeback_reaches_the_backing_device() {
 	sleep 2
 	wait_clean pc
 	same "$BACKING" 16 4
+	# The flush message returns once everything is written back.
+	put pc 24 4
+	dmsetup message pc 0 flush || fail "flush message failed"
+	same "$BACKING" 24 4
+	[ "$(field pc 7)" = "$(field pc 8)" ] || fail "dirty data left after flush: $(dmsetup status pc)"
 	dmsetup remove pc
 	check_media clean
 }
@@ -192,9 +197,7 @@ test_data_crc() {
 	dmsetup table pc | grep -q 'data_crc true' || fail "table: $(dmsetup table pc)"
 	# Flip a byte of the cached data under the target: the read fails,
 	# never returns the wrong bytes, and is counted.
-	printf '\x5a' | dd of="$PMEM" bs=1 seek=$((DATA_SEG1 + 100)) conv=notrunc oflag=direct status=none 2>/dev/null ||
-		printf '\x5a' | dd of="$PMEM" bs=1 seek=$((DATA_SEG1 + 100)) conv=notrunc status=none
-	sync
+	flip $((DATA_SEG1 + 100))
 	! dd if=/dev/mapper/pc of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null ||
 		fail "a read of corrupt cached data succeeded"
 	[ "$(field pc 15)" -ge 1 ] || fail "no data CRC error counted: $(dmsetup status pc)"
@@ -225,6 +228,92 @@ test_fio_verify_under_gc_and_writeback_pressure() {
 	dmsetup remove pc
 	dmsetup remove slow
 	check_media clean
+}
+
+# poke OFFSET BYTES...: set bytes of pmem0 (under no target), through one
+# O_DIRECT read-modify-write of the 4 KiB block: a buffered write could
+# write back a stale page-cache copy of the block over what DAX stored.
+poke() {
+	local off=$1 blk=$(($1 / 4096)) b
+	shift
+	dd if="$PMEM" of=/tmp/pc-blk bs=4096 skip="$blk" count=1 iflag=direct status=none
+	for b in "$@"; do
+		printf "\\$(printf %03o "$b")" |
+			dd of=/tmp/pc-blk bs=1 seek=$((off % 4096)) conv=notrunc status=none
+		off=$((off + 1))
+	done
+	dd if=/tmp/pc-blk of="$PMEM" bs=4096 seek="$blk" count=1 oflag=direct conv=notrunc status=none
+}
+
+# flip OFFSET: invert one byte of pmem0.
+flip() {
+	local b
+	b=$(dd if="$PMEM" bs=4096 skip=$(($1 / 4096)) count=1 iflag=direct status=none |
+		dd bs=1 skip=$(($1 % 4096)) count=1 status=none | od -An -tu1 | tr -d ' ')
+	poke "$1" $((255 - b))
+}
+
+# A cache holding data A written back and data B (at the same place) not
+# yet, so what a corrupted cache returns can be told apart.
+two_generations() {
+	fresh
+	create_pc pc
+	put pc 0 4
+	dmsetup message pc 0 flush
+	dd if=/tmp/pc-data-b of=/dev/mapper/pc bs=1M count=4 oflag=direct status=none
+	dmsetup remove pc
+}
+
+# After a corruption: refused, or every MiB reads as B or (rolled back) A.
+refused_or_consistent() {
+	local what=$1 want=$2 i got
+	if ! dmsetup create pc --table "0 $BACKING_SECTORS pcache $PMEM $BACKING" 2>/dev/null; then
+		[ "$want" != accept ] || fail "$what: refused, but another copy is valid"
+		return 0
+	fi
+	[ -b /dev/mapper/pc ] || fail "$what: no device node"
+	[ "$want" != refuse ] || { dmsetup remove pc; fail "$what: accepted"; }
+	for i in 0 1 2 3; do
+		got=$(dd if=/dev/mapper/pc bs=1M skip=$i count=1 iflag=direct status=none | md5sum)
+		[ "$got" = "$(dd if=/tmp/pc-data-b bs=1M skip=$i count=1 status=none | md5sum)" ] && continue
+		[ "$want" != accept ] || fail "$what: MiB $i does not hold the newest data"
+		[ "$got" = "$(dd if=/tmp/pc-data bs=1M skip=$i count=1 status=none | md5sum)" ] ||
+			fail "$what: MiB $i holds neither generation"
+	done
+	dmsetup remove pc
+}
+
+test_corrupted_metadata_is_refused_or_rolled_back() {
+	use_rust
+	head -c $((4 << 20)) /dev/urandom > /tmp/pc-data-b
+	local seg1=$((20480 + 16777216)) kset0=$((20480 + 12288)) case what off want
+	# what:offsets:expected (accept: newest data; refuse; either: refused
+	# or rolled back). No GC runs here, so key_tail has only its first copy
+	# (slot 0); write-back moved dirty_tail, so both of its copies are
+	# valid. Slot offsets: superblock 4096, cache_info 8192 and
+	# 12288, key_tail 16384/16400, dirty_tail 16416/16432, segment info
+	# 20480/24576, segment 1 generation +8192/+8208, the first kset 32768.
+	for case in "superblock:4100:refuse" "one cache_info copy:8196:accept" \
+		"both cache_info copies:8196 12292:either" "the only key_tail copy:16388:refuse" \
+		"one dirty_tail copy:16420:accept" \
+		"one segment info copy:20484:accept" "both segment info copies:20484 24580:refuse" \
+		"a segment generation:$((seg1 + 8196)) $((seg1 + 8212)):either" \
+		"the first kset's header:$((kset0 + 8)):either" "a key of the first kset:$((kset0 + 30)):either"; do
+		IFS=: read -r what off want <<<"$case"
+		two_generations
+		for o in $off; do flip "$o"; done
+		refused_or_consistent "$what" "$want"
+	done
+	# A torn last kset (its second key zeroed, as if the close never
+	# finished): the log ends before it, B's keys are gone and the data
+	# reads as A from the backing device, where it was written back.
+	two_generations
+	create_pc pc
+	local tail=$(field pc 8)
+	dmsetup remove pc
+	poke $((kset0 + ${tail#*:} + 24 + 40)) $(for i in $(seq 40); do echo 0; done)
+	check_media
+	refused_or_consistent "the last kset torn" either
 }
 
 test_media_from_the_c_target() {
@@ -260,4 +349,4 @@ test_media_to_the_c_target() {
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
 	test_writeback_reaches_the_backing_device test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
-	test_media_from_the_c_target test_media_to_the_c_target
+	test_corrupted_metadata_is_refused_or_rolled_back test_media_from_the_c_target test_media_to_the_c_target
