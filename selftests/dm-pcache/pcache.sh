@@ -290,13 +290,15 @@ test_corrupted_metadata_is_refused_or_rolled_back() {
 	# what:offsets:expected (accept: newest data; refuse; either: refused
 	# or rolled back). No GC runs here, so key_tail has only its first copy
 	# (slot 0); write-back moved dirty_tail, so both of its copies are
-	# valid. Slot offsets: superblock 4096, cache_info 8192 and
+	# valid. A segment's older info copy (from format) has no link to the
+	# next segment yet, so losing the newer one breaks the chain: refused,
+	# as upstream refuses it. Slot offsets: superblock 4096, cache_info 8192 and
 	# 12288, key_tail 16384/16400, dirty_tail 16416/16432, segment info
 	# 20480/24576, segment 1 generation +8192/+8208, the first kset 32768.
 	for case in "superblock:4100:refuse" "one cache_info copy:8196:accept" \
 		"both cache_info copies:8196 12292:either" "the only key_tail copy:16388:refuse" \
 		"one dirty_tail copy:16420:accept" \
-		"one segment info copy:20484:accept" "both segment info copies:20484 24580:refuse" \
+		"the newest segment info copy:20484:refuse" "both segment info copies:20484 24580:refuse" \
 		"a segment generation:$((seg1 + 8196)) $((seg1 + 8212)):either" \
 		"the first kset's header:$((kset0 + 8)):either" "a key of the first kset:$((kset0 + 30)):either"; do
 		IFS=: read -r what off want <<<"$case"
