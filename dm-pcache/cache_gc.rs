@@ -9,6 +9,7 @@
 use crate::cache_dev::Pos;
 use crate::cache_key::{read_kset, Key};
 use crate::pcache_format::kset::{decode, Kset, KsetRead};
+use crate::pcache_index::CacheKey;
 use crate::Pcache;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
@@ -41,9 +42,9 @@ impl Pcache {
                 let mut guard = self.core.lock();
                 let core = &mut *guard;
                 let segs = &core.segs;
-                from = core
-                    .tree
-                    .sweep(start, SWEEP_BATCH, |k| segs.gen(k.pos.seg) != Some(k.gen));
+                from = core.tree.sweep(start, SWEEP_BATCH, |k| {
+                    !k.is_placeholder() && segs.gen(k.pos.seg) != Some(k.gen)
+                });
                 drop(guard);
             }
             self.retry.reschedule(0);

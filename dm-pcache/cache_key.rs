@@ -30,6 +30,11 @@ pub(crate) struct Key {
     pub(crate) crc_pos: Pos,
     pub(crate) crc_len: u32,
     pub(crate) crc: u32,
+    /// Non-zero for the placeholder of a read miss in flight (upstream's
+    /// `PCACHE_CACHE_KEY_FLAGS_EMPTY`): its id, so that a fill completes
+    /// only its own placeholder, never one put there after it was dropped.
+    /// A placeholder has no data, holds no segment and is never written.
+    pub(crate) fill: u32,
 }
 
 impl CacheKey for Key {
@@ -38,7 +43,7 @@ impl CacheKey for Key {
     }
 
     fn is_placeholder(&self) -> bool {
-        false
+        self.fill != 0
     }
 
     fn cut_front(&mut self, n: u32) {
@@ -93,6 +98,7 @@ impl Key {
             crc_pos: pos,
             crc_len: len,
             crc: k.data_crc.get(),
+            fill: 0,
         })
     }
 }
@@ -115,6 +121,8 @@ pub(crate) struct KeyTree {
     tree: RBTree<u64, Key>,
     spare: Nodes,
     count: usize,
+    /// The id of the last placeholder.
+    last_fill: u32,
 }
 
 impl KeyTree {
@@ -123,6 +131,7 @@ impl KeyTree {
             tree: RBTree::new(),
             spare: Nodes([None, None]),
             count: 0,
+            last_fill: 0,
         }
     }
 
@@ -150,6 +159,64 @@ impl KeyTree {
             Ok(())
         } else {
             Err(EINVAL)
+        }
+    }
+
+    /// Puts the placeholder of a read miss over `len` bytes at `off`, a gap
+    /// of the index, in `node` (taken under the lock without sleeping):
+    /// returns its id, or `None` if it cannot be placed (not a gap).
+    pub(crate) fn insert_placeholder(
+        &mut self,
+        off: u64,
+        len: u32,
+        node: RBTreeNodeReservation<u64, Key>,
+    ) -> Option<u32> {
+        if let Some(slot) = self.spare.0.iter_mut().find(|n| n.is_none()) {
+            *slot = Some(node);
+        }
+        let fill = match self.last_fill.wrapping_add(1) {
+            0 => 1,
+            id => id,
+        };
+        let key = Key {
+            off,
+            len,
+            pos: Pos { seg: 0, off: 0 },
+            gen: 0,
+            clean: true,
+            crc_pos: Pos { seg: 0, off: 0 },
+            crc_len: 0,
+            crc: 0,
+            fill,
+        };
+        self.insert(key).ok()?;
+        self.last_fill = fill;
+        Some(fill)
+    }
+
+    /// The placeholder `fill` at `off`, if it is still there (no write
+    /// replaced it; a write may have cut its back off).
+    pub(crate) fn placeholder(&self, off: u64, fill: u32) -> Option<&Key> {
+        self.tree.get(&off).filter(|k| k.fill == fill)
+    }
+
+    /// Drops the placeholder `fill` at `off`, if it is still there.
+    pub(crate) fn drop_placeholder(&mut self, off: u64, fill: u32) {
+        if self.placeholder(off, fill).is_some() {
+            self.delete(off);
+        }
+    }
+
+    /// Turns the placeholder at `off` into `key` in place (same offset, no
+    /// node needed), if it is still the placeholder `fill` of `key.len`
+    /// bytes.
+    pub(crate) fn fill_placeholder(&mut self, fill: u32, key: Key) -> bool {
+        match self.tree.get_mut(&key.off) {
+            Some(k) if k.fill == fill && k.len == key.len => {
+                *k = key;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -2,17 +2,19 @@
 
 //! Requests (upstream cache_req.c): writes go into the cache and the key
 //! log, reads are served from cached extents with the gaps read from the
-//! backing device, flushes close the open kset.
+//! backing device (and kept in the cache: the read-miss fill), flushes close
+//! the open kset.
 
 use crate::cache::Core;
 use crate::cache_dev::{CacheDev, Pos};
 use crate::cache_key::{Key, Nodes};
 use crate::pcache_format::CRC_SEED;
 use crate::pcache_index::{chunk_len, Range, ReadPiece, ReadWalk};
-use crate::rdm::{noio, Bio, BioData, ChainedBio, Mapped, SECTOR_SHIFT};
+use crate::rdm::{noio, Bio, BioData, ChainedBio, CloneData, Mapped, SECTOR_SHIFT};
 use crate::Pcache;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
+use kernel::rbtree::RBTreeNodeReservation;
 
 /// What a write request asks for, taken from its bio.
 #[derive(Clone, Copy)]
@@ -28,6 +30,25 @@ pub(crate) struct WriteReq {
 /// after it: at most this many per round.
 const MISSES_PER_ROUND: usize = 8;
 
+/// A gap of a read: `len` bytes `bio_off` into the bio, and the placeholder
+/// its fill completes, if it got one.
+#[derive(Clone, Copy, Default)]
+struct Miss {
+    bio_off: u32,
+    len: u32,
+    fill: Option<Fill>,
+}
+
+/// The placeholder a read miss put in the index (`cache_miss_req_init()`
+/// with `insert_key`): the backing read's completion stores its bytes in
+/// the cache and turns the placeholder into a clean key, unless a write
+/// replaced it meanwhile.
+#[derive(Clone, Copy)]
+pub(crate) struct Fill {
+    off: u64,
+    id: u32,
+}
+
 /// A read bio before and after its first clone to the backing device.
 enum ReadBio<'a> {
     Plain(Bio<'a>),
@@ -42,25 +63,24 @@ impl<'a> ReadBio<'a> {
         }
     }
 
-    /// Sends `bio_off..bio_off + len` of the bio to the backing device.
-    fn read_from_backing(
-        self,
-        pc: &'a Pcache,
-        off: u64,
-        bio_off: u32,
-        len: u32,
-    ) -> Result<Self, Mapped<'a>> {
-        let sector = (off + u64::from(bio_off)) >> SECTOR_SHIFT;
-        let range = (bio_off, len);
+    /// Sends a gap of the bio to the backing device (its placeholder, if
+    /// any, is dropped if that fails).
+    fn read_from_backing(self, pc: &'a Pcache, off: u64, miss: Miss) -> Result<Self, Mapped<'a>> {
+        let sector = (off + u64::from(miss.bio_off)) >> SECTOR_SHIFT;
+        let range = (miss.bio_off, miss.len);
         let r = match self {
             Self::Plain(b) => pc
                 .misses
-                .clone_range(b, &pc.backing, sector, range, ())
-                .map_err(|(b, ())| b.kill()),
+                .clone_range(b, &pc.backing, sector, range, miss.fill)
+                .map_err(|(b, fill)| {
+                    pc.drop_fill(fill);
+                    b.kill()
+                }),
             Self::Chained(b) => pc
                 .misses
-                .clone_chained_range(b, &pc.backing, sector, range, ())
-                .map_err(|(b, ())| {
+                .clone_chained_range(b, &pc.backing, sector, range, miss.fill)
+                .map_err(|(b, fill)| {
+                    pc.drop_fill(fill);
                     let (d, m) = b.defer();
                     d.end(Err(ENOMEM));
                     m
@@ -82,22 +102,27 @@ impl<'a> ReadBio<'a> {
 impl Pcache {
     /// Serves a read (`cache_read()`): cached pieces are copied from the
     /// cache under the lock (so a segment cannot be reclaimed under the
-    /// copy), gaps are sent to the backing device as clones of their range.
-    /// A read that is all one gap is remapped as it is.
+    /// copy), gaps are sent to the backing device as clones of their range,
+    /// each new gap with a placeholder for its fill. A read that is all one
+    /// gap without a placeholder (no memory for one) is remapped as it is.
     pub(crate) fn read<'a>(&'a self, bio: Bio<'a>, off: u64) -> Mapped<'a> {
         let len = bio.data_len();
         let end = off + u64::from(len);
         let mut bio = ReadBio::Plain(bio);
         let mut from = off;
         loop {
-            let mut misses = [(0u32, 0u32); MISSES_PER_ROUND];
+            let mut misses = [Miss::default(); MISSES_PER_ROUND];
             let mut n = 0;
             let mut more = None;
             if let Err(e) = self.copy_hits(&mut bio, off, from, end, &mut misses, &mut n, &mut more)
             {
+                for m in misses.iter().take(n) {
+                    self.drop_fill(m.fill);
+                }
                 return bio.end(Err(e));
             }
-            if more.is_none() && n == 1 && misses[0] == (0, len) {
+            // One gap of the whole bio, not to be kept.
+            if more.is_none() && n == 1 && misses[0].fill.is_none() && misses[0].len == len {
                 if let ReadBio::Plain(mut b) = bio {
                     self.stats.miss_bytes.fetch_add(u64::from(len), Relaxed);
                     b.set_dev(&self.backing);
@@ -105,11 +130,20 @@ impl Pcache {
                     return b.remap();
                 }
             }
-            for &(bio_off, mlen) in misses.iter().take(n) {
-                self.stats.miss_bytes.fetch_add(u64::from(mlen), Relaxed);
-                bio = match bio.read_from_backing(self, off, bio_off, mlen) {
+            let mut sent = 0;
+            for &miss in misses.iter().take(n) {
+                self.stats
+                    .miss_bytes
+                    .fetch_add(u64::from(miss.len), Relaxed);
+                sent += 1;
+                bio = match bio.read_from_backing(self, off, miss) {
                     Ok(b) => b,
-                    Err(mapped) => return mapped,
+                    Err(mapped) => {
+                        for m in misses.iter().take(n).skip(sent) {
+                            self.drop_fill(m.fill);
+                        }
+                        return mapped;
+                    }
                 };
             }
             match more {
@@ -133,7 +167,7 @@ impl Pcache {
         off: u64,
         from: u64,
         end: u64,
-        misses: &mut [(u32, u32); MISSES_PER_ROUND],
+        misses: &mut [Miss; MISSES_PER_ROUND],
         n: &mut usize,
         more: &mut Option<u64>,
     ) -> Result {
@@ -167,23 +201,138 @@ impl Pcache {
                         .hit_bytes
                         .fetch_add(u64::from(range.len), Relaxed);
                 }
-                ReadPiece::Miss(range) | ReadPiece::Pending(range) => {
+                ReadPiece::Miss(range) => {
+                    // One placeholder per index chunk: a key never crosses
+                    // a subtree boundary.
+                    let mut at = range.off;
+                    while at < range.end() {
+                        let len = chunk_len(at, (range.end() - at) as u32);
+                        let Some(slot) = misses.get_mut(*n) else {
+                            // The next round starts here.
+                            *more = Some(at);
+                            return Ok(());
+                        };
+                        // Never sleeps: without memory the miss is read
+                        // but not kept.
+                        let fill = RBTreeNodeReservation::new(GFP_NOWAIT)
+                            .ok()
+                            .and_then(|node| core.tree.insert_placeholder(at, len, node))
+                            .map(|id| Fill { off: at, id });
+                        *slot = Miss {
+                            bio_off: (at - off) as u32,
+                            len,
+                            fill,
+                        };
+                        *n += 1;
+                        at += u64::from(len);
+                    }
+                }
+                ReadPiece::Pending(range) => {
+                    // Another read's fill is in flight: read the backing
+                    // device for this request only.
                     let bio_off = (range.off - off) as u32;
                     if let Some(last) = n.checked_sub(1).and_then(|i| misses.get_mut(i)) {
-                        if last.0 + last.1 == bio_off {
-                            last.1 += range.len;
+                        if last.fill.is_none() && last.bio_off + last.len == bio_off {
+                            last.len += range.len;
                             continue;
                         }
                     }
                     let Some(slot) = misses.get_mut(*n) else {
-                        // The next round starts with this gap.
                         *more = Some(range.off);
                         return Ok(());
                     };
-                    *slot = (bio_off, range.len);
+                    *slot = Miss {
+                        bio_off,
+                        len: range.len,
+                        fill: None,
+                    };
                     *n += 1;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Drops the placeholder of a miss that will not be read.
+    fn drop_fill(&self, fill: Option<Fill>) {
+        if let Some(f) = fill {
+            self.core.lock().tree.drop_placeholder(f.off, f.id);
+        }
+    }
+
+    /// Completes a gap's read from the backing device, in process context
+    /// with the bytes read (`miss_read_end_req()`): a placeholder still in
+    /// place gets space in the cache and the data, and becomes a clean key
+    /// appended to the key log. The read's own result is what the request
+    /// gets: a fill that cannot be done only leaves the range uncached.
+    pub(crate) fn miss_done(&self, fill: Option<Fill>, r: Result, data: &CloneData<'_>) -> Result {
+        if let Some(f) = fill {
+            if r.is_ok() && self.fill(f, data).is_ok() {
+                self.stats
+                    .fill_bytes
+                    .fetch_add(u64::from(data.data_len()), Relaxed);
+            } else {
+                self.drop_fill(fill);
+            }
+        }
+        r
+    }
+
+    /// Stores what a miss read in the cache (or part of it, up to the end
+    /// of the data head's segment) and replaces its placeholder by a clean
+    /// key. An error leaves the placeholder for the caller to drop.
+    fn fill(&self, f: Fill, data: &CloneData<'_>) -> Result {
+        // Space under the lock, as for a write; the key's segment reference
+        // comes with it.
+        let (pos, got, gen) = {
+            let mut core = self.core.lock();
+            let len = core.tree.placeholder(f.off, f.id).ok_or(ENOENT)?.len;
+            let (pos, got) = core.alloc_data(&self.dev, len.min(data.data_len()))?;
+            (pos, got, core.segs.gen(pos.seg).unwrap_or(0))
+        };
+        let stored = self.store(data, pos, 0, got);
+        let mut core = self.core.lock();
+        let key = Key {
+            off: f.off,
+            len: got,
+            pos,
+            gen,
+            clean: true,
+            crc_pos: pos,
+            crc_len: got,
+            crc: 0,
+            fill: 0,
+        };
+        let added = stored.and_then(|crc| {
+            if core.kset_full() {
+                core.close_kset(&self.dev)?;
+            }
+            // A write that replaced or cut the placeholder meanwhile wins:
+            // nothing is filled then (the CRC covers `got` bytes).
+            if core.tree.fill_placeholder(f.id, Key { crc, ..key }) {
+                Ok(crc)
+            } else {
+                Err(ENOENT)
+            }
+        });
+        let crc = match added {
+            Ok(crc) => crc,
+            Err(e) => {
+                // Nothing names the space: give the reference back.
+                core.segs.put(&self.dev, pos.seg)?;
+                return Err(e);
+            }
+        };
+        // Cannot fail: the kset has room (made above, under the lock).
+        core.append(&Key { crc, ..key }, crc)?;
+        let first = core.kset_len() == 1;
+        if core.kset_full() {
+            // On EBUSY the kset stays open and the next write closes it.
+            let _ = core.close_kset(&self.dev);
+        }
+        drop(core);
+        if first {
+            self.kset_flush.schedule(1000);
         }
         Ok(())
     }
@@ -247,6 +396,7 @@ impl Pcache {
                 crc_pos: pos,
                 crc_len: got,
                 crc: 0,
+                fill: 0,
             };
             let added = stored.and_then(|crc| {
                 core.tree.refill(nodes);

@@ -61,7 +61,7 @@ mod table;
 use cache::{Core, Tail};
 use cache_dev::{read_latest, CacheDev, Opened, Pos, SlotWriter};
 use cache_key::{replay, KeyTree};
-use cache_req::WriteReq;
+use cache_req::{Fill, WriteReq};
 use cache_segment::Segments;
 use cache_writeback::WbState;
 use pcache_format::cache_info::CacheInfo;
@@ -104,6 +104,7 @@ pub(crate) struct Stats {
     pub(crate) writeback_ksets: AtomicU64,
     pub(crate) writeback_errors: AtomicU64,
     pub(crate) gc_errors: AtomicU64,
+    pub(crate) fill_bytes: AtomicU64,
 }
 
 /// One pcache target.
@@ -130,8 +131,9 @@ pub(crate) struct Pcache {
     #[pin]
     pub(crate) gc_buf: Mutex<KVec<u8>>,
     pub(crate) wb_io: IoPool<()>,
-    /// Clones of reads' gaps to the backing device.
-    pub(crate) misses: ClonePool<()>,
+    /// Clones of reads' gaps to the backing device, completed in process
+    /// context (where a fill copies their data into the cache).
+    pub(crate) misses: ClonePool<Option<Fill>>,
     pub(crate) writeback: DelayedWork,
     pub(crate) gc: DelayedWork,
     pub(crate) kset_flush: DelayedWork,
@@ -391,7 +393,7 @@ impl Target for Pcache {
 
         let oom = |_: Error| CtrError::oom();
         let wb_io = ti.io_pool(Self::wb_done).map_err(oom)?;
-        let misses = ti.clone_pool(|_: &Self, (), r| r).map_err(oom)?;
+        let misses = ti.clone_pool_task(Self::miss_done).map_err(oom)?;
         let writeback = ti.delayed_work(|t, _| t.writeback_work()).map_err(oom)?;
         let gc = ti.delayed_work(|t, _| t.gc_work()).map_err(oom)?;
         let kset_flush = ti.delayed_work(Self::kset_flush_work).map_err(oom)?;
@@ -474,7 +476,7 @@ impl Target for Pcache {
                 let s = &self.stats;
                 let _ = write!(
                     out,
-                    " {} {} {} {} {} {} {} {}",
+                    " {} {} {} {} {} {} {} {} {}",
                     keys,
                     s.hit_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.miss_bytes.load(Relaxed) >> SECTOR_SHIFT,
@@ -482,7 +484,8 @@ impl Target for Pcache {
                     s.writeback_ksets.load(Relaxed),
                     s.crc_errors.load(Relaxed),
                     s.writeback_errors.load(Relaxed),
-                    s.gc_errors.load(Relaxed)
+                    s.gc_errors.load(Relaxed),
+                    s.fill_bytes.load(Relaxed) >> SECTOR_SHIFT
                 );
             }
             StatusType::Table => {

@@ -10,12 +10,17 @@
 //! complete while a clone is in flight: each clone owns a [`BioPart`] of
 //! the original's completion, ended with what the completion function
 //! returns, and the original becomes a [`ChainedBio`] (no kill, no
-//! requeue). Clones are made in `map` from the bio being mapped, by a pool
+//! requeue). A pool's completion runs where the clone completes (any
+//! context), or, for a pool made with [`super::TargetCtx::clone_pool_task`],
+//! in process context on the pool's own queue, with the clone's data to
+//! read ([`CloneData`]) while the original still waits for it: a cache
+//! keeps the bytes a read miss brought in. Clones are made in `map` from the bio being mapped, by a pool
 //! of the same target, to a device borrowed for the target's lifetime: the
 //! original completes before the target's destructor, which frees the pool.
 
-use super::bio::{BeingMapped, Bio, BioData, BioPart, ChainedBio};
+use super::bio::{data, BeingMapped, Bio, BioData, BioPart, ChainedBio};
 use super::dev::{DmDev, Handles};
+use super::workqueue::OwnedQueue;
 use super::{bindings, Sector, Target, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -30,9 +35,54 @@ use kernel::types::Opaque;
 /// the original ends. May run in interrupt context.
 pub(crate) type CloneDone<T, C> = fn(&T, C, Result) -> Result;
 
+/// What the completion of a clone from a process-context pool runs: as
+/// [`CloneDone`], plus the data the clone carried. Process context, on a
+/// reclaim-safe queue of the pool's; may sleep (allocations in it should be
+/// `noio`: the target's own I/O may wait on them).
+pub(crate) type CloneDoneTask<T, C> = fn(&T, C, Result, &CloneData<'_>) -> Result;
+
+/// How a pool completes its clones.
+enum Done<T, C> {
+    /// In the clone's end_io, in whatever context the device completes it.
+    Irq(CloneDone<T, C>),
+    /// In a work item on the pool's queue, which the pool drains before it
+    /// is freed (so no completion still runs the module's code after it).
+    Task(CloneDoneTask<T, C>, OwnedQueue),
+}
+
+/// The data of a completed clone, read-only, for a [`CloneDoneTask`]: the
+/// clone's pages are the original's, which cannot complete before the
+/// completion function returns.
+///
+/// # Invariants
+///
+/// `bio` is a completed clone the running completion owns, not yet put,
+/// with its iterator as it was at submission; the original it shares pages
+/// with is still in flight. Borrowed only for the completion function's
+/// call (the lifetime), and neither `Send` nor `Sync`.
+pub(crate) struct CloneData<'a> {
+    bio: NonNull<bindings::bio>,
+    _call: PhantomData<&'a ()>,
+}
+
+impl data::Sealed for CloneData<'_> {
+    fn data_bio(&self) -> NonNull<bindings::bio> {
+        self.bio
+    }
+}
+
+impl BioData for CloneData<'_> {}
+
 /// The front pad of a clone: `front_pad` bytes right below its `struct bio`.
 #[repr(C)]
 struct Pad<T: Target, C> {
+    /// First: a process-context completion finds the pad from it.
+    work: Opaque<bindings::work_struct>,
+    /// The clone's iterator at submission (the device below may advance
+    /// the clone's own), so a completion can read the data.
+    iter: MaybeUninit<bindings::bvec_iter>,
+    /// The clone's status, kept for a process-context completion.
+    status: i32,
     ctx: MaybeUninit<C>,
     part: MaybeUninit<BioPart>,
     pool: *const Pool<T, C>,
@@ -50,7 +100,7 @@ struct Pool<T: Target, C> {
     #[pin]
     bs: Opaque<bindings::bio_set>,
     target: AtomicPtr<T>,
-    done: CloneDone<T, C>,
+    done: Done<T, C>,
 }
 
 // SAFETY: the pool is only read after construction; bio_set allocation is
@@ -130,12 +180,33 @@ pub(super) fn adopt<T, P: PoolSlot<T> + 'static>(
     raw
 }
 
-/// Makes a pool for clones with context `C`, completed by `done`, for the
-/// target `ti` is constructing.
+/// Makes a pool for clones with context `C`, completed by `done` in their
+/// end_io, for the target `ti` is constructing.
 pub(super) fn new_pool<T: Target, C: Send + 'static>(
     pools: &mut Pools<T>,
     ti: NonNull<bindings::dm_target>,
     done: CloneDone<T, C>,
+    handles: &Handles,
+) -> Result<ClonePool<C>> {
+    new_pool_with(pools, ti, Done::Irq(done), handles)
+}
+
+/// Makes a pool for clones with context `C`, completed by `done` in process
+/// context on a queue of the pool's, for the target `ti` is constructing.
+pub(super) fn new_task_pool<T: Target, C: Send + 'static>(
+    pools: &mut Pools<T>,
+    ti: NonNull<bindings::dm_target>,
+    done: CloneDoneTask<T, C>,
+    handles: &Handles,
+) -> Result<ClonePool<C>> {
+    let wq = OwnedQueue::new(c"rdm_clone_done")?;
+    new_pool_with(pools, ti, Done::Task(done, wq), handles)
+}
+
+fn new_pool_with<T: Target, C: Send + 'static>(
+    pools: &mut Pools<T>,
+    ti: NonNull<bindings::dm_target>,
+    done: Done<T, C>,
     handles: &Handles,
 ) -> Result<ClonePool<C>> {
     const {
@@ -196,9 +267,10 @@ unsafe fn fill_pad<T: Target, C>(
     ctx: C,
 ) {
     // SAFETY: the pad lies right below the clone, sized and aligned for
-    // `Pad<T, C>` by the bio_set; nothing else uses it.
+    // `Pad<T, C>` by the bio_set; nothing else uses it. The clone is live.
     unsafe {
         let pad = pad_of::<T, C>(clone);
+        (*pad).iter.write((*clone.as_ptr()).bi_iter);
         (*pad).ctx.write(ctx);
         (*pad).part.write(part);
         (*pad).pool = pool.cast::<Pool<T, C>>().as_ptr();
@@ -213,6 +285,19 @@ unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
     let Some(clone) = NonNull::new(clone) else {
         return;
     };
+    // SAFETY: the clone came from a `Pool<T, C>` whose pointer `fill_pad`
+    // stored in its pad; the pool outlives the clone (see below).
+    let pad = unsafe { pad_of::<T, C>(clone) };
+    // SAFETY: as above.
+    if let Done::Task(_, wq) = unsafe { &(*(*pad).pool).done } {
+        // SAFETY: the pad is ours until the work puts the clone; its work
+        // item is idle (never queued before) and the queue outlives it.
+        unsafe {
+            (*pad).status = bindings::blk_status_to_errno((*clone.as_ptr()).bi_status);
+            bindings::rdm_queue_work_fn(wq.as_ptr(), (*pad).work.get(), Some(clone_work::<T, C>));
+        }
+        return;
+    }
     // SAFETY: the clone came from a `Pool<T, C>` and its pad was filled by
     // `fill_pad`; it is read once, before the clone is freed. The pool and
     // its target object live until the bio the clone was made from, which
@@ -237,8 +322,65 @@ unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
         part.end(Err(EIO));
         return;
     }
+    let Done::Irq(done) = pool.done else {
+        // Task pools queued their completion above.
+        drop(ctx);
+        part.end(Err(EIO));
+        return;
+    };
     // SAFETY: non-NULL: the live target object (type invariant of `Pool`).
-    let result = (pool.done)(unsafe { &*target }, ctx, status);
+    let result = done(unsafe { &*target }, ctx, status);
+    part.end(result);
+}
+
+/// # Safety
+///
+/// Only the pool's queue calls this, once, for the work item in the pad of
+/// a completed clone from a `Pool<T, C>` with a process-context completion.
+unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) {
+    // The work item is the first field of the `repr(C)` pad, which lies
+    // `front_pad` bytes below its clone.
+    let pad = work.cast::<Pad<T, C>>();
+    // SAFETY: as above; the pad is in one allocation with the clone.
+    let clone = unsafe { pad.cast::<u8>().add(front_pad::<T, C>()) }.cast::<bindings::bio>();
+    // SAFETY: `fill_pad` filled the pad before submission and `clone_endio`
+    // stored the status; each is read once, before the clone is put. The
+    // pool and its target object live until the original, which waits for
+    // the part, has completed. Restoring the iterator lets the completion
+    // read what the clone carried (its bvecs are the original's).
+    let (ctx, part, pool, status) = unsafe {
+        (*clone).bi_iter = (*pad).iter.assume_init_read();
+        (
+            (*pad).ctx.assume_init_read(),
+            (*pad).part.assume_init_read(),
+            &*(*pad).pool,
+            to_result((*pad).status),
+        )
+    };
+    let target = pool.target.load(Ordering::Acquire);
+    let result = match (&pool.done, NonNull::new(clone)) {
+        (Done::Task(done, _), Some(bio)) if !target.is_null() => {
+            // INVARIANT: the completed clone, owned here until the put
+            // below, its iterator restored; the original waits for `part`.
+            let data = CloneData {
+                bio,
+                _call: PhantomData,
+            };
+            // SAFETY: non-NULL: the live target object (type invariant of
+            // `Pool`). Work runs in process context.
+            done(unsafe { &*target }, ctx, status, &data)
+        }
+        // No target object (no bio was mapped) or not a task pool: cannot
+        // happen. Fail the part rather than guess.
+        _ => {
+            drop(ctx);
+            Err(EIO)
+        }
+    };
+    // SAFETY: the clone is ours and put once; nothing reads it after.
+    unsafe { bindings::bio_put(clone) };
+    // Last: once the part ends, the original may complete and the target
+    // go; the pool's queue (drained before the pool is freed) only returns.
     part.end(result);
 }
 

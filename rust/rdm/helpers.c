@@ -167,6 +167,17 @@ bool rdm_module_going(struct module *mod)
 	return !module_is_live(mod);
 }
 
+/*
+ * A clone's completion handed to process context: the work_struct lives in
+ * the clone's front pad, initialised right before it is queued.
+ */
+void rdm_queue_work_fn(struct workqueue_struct *wq, struct work_struct *work,
+		       work_func_t fn)
+{
+	INIT_WORK(work, fn);
+	queue_work(wq, work);
+}
+
 void rdm_init_delayed_work(struct delayed_work *dwork, work_func_t fn)
 {
 	INIT_DELAYED_WORK(dwork, fn);

@@ -38,6 +38,8 @@ void rdm_bio_inc_remaining(struct bio *bio);
 bool rdm_accept_partial_bio(struct bio *bio, unsigned int n_sectors);
 void rdm_flush_workqueue(struct workqueue_struct *wq);
 bool rdm_module_going(struct module *mod);
+void rdm_queue_work_fn(struct workqueue_struct *wq, struct work_struct *work,
+		       work_func_t fn);
 void rdm_init_delayed_work(struct delayed_work *dwork,
 			   void (*fn)(struct work_struct *work));
 bool rdm_queue_delayed_work(struct workqueue_struct *wq,

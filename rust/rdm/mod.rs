@@ -40,7 +40,7 @@ pub(crate) use self::{
         Bio, BioData, BioList, BioPart, BioSet, BlkStatus, ChainedBio, DeferredBio, EndingBio,
         Mapped, Op,
     },
-    clone::ClonePool,
+    clone::{CloneData, ClonePool},
     dax::{PmemDev, PmemWrites},
     delayed::DelayedWork,
     dev::{DevClaim, DmDev},

@@ -9,7 +9,7 @@
 //! [`TargetInfo`] borrow the `dm_target` for one callback only.
 
 use super::bio::{Bio, BlkStatus, EndingBio, Mapped};
-use super::clone::{new_pool, CloneDone, ClonePool, Pools};
+use super::clone::{new_pool, new_task_pool, CloneDone, CloneDoneTask, ClonePool, Pools};
 use super::delayed::{DelayedWork, Timers};
 use super::dev::{DevTable, DmDev};
 use super::io::{new_io_pool, IoDone, IoPool};
@@ -230,6 +230,17 @@ impl<'a, T: Target> TargetCtx<'a, T> {
     ) -> Result<ClonePool<C>> {
         let ti = self.info.ti;
         new_pool(self.pools, ti, done, self.devs.handles())
+    }
+
+    /// Makes a pool of target-owned clones with context `C` whose
+    /// completion `done` runs in process context on a queue of the pool's
+    /// and may read the data each clone carried (see [`ClonePool`]).
+    pub(crate) fn clone_pool_task<C: Send + 'static>(
+        &mut self,
+        done: CloneDoneTask<T, C>,
+    ) -> Result<ClonePool<C>> {
+        let ti = self.info.ti;
+        new_task_pool(self.pools, ti, done, self.devs.handles())
     }
 
     /// Makes a pool for the target's own reads, writes and flushes with

@@ -44,6 +44,12 @@ impl OwnedQueue {
         })
     }
 
+    /// The queue, for the layer's own raw work items (a clone's
+    /// completion); valid as long as `self`.
+    pub(super) fn as_ptr(&self) -> *mut bindings::workqueue_struct {
+        self.wq.as_ptr()
+    }
+
     fn queue(&self) -> &Queue {
         // SAFETY: by the type invariant the workqueue lives as long as
         // `self`, which the returned reference cannot outlive.

@@ -104,6 +104,14 @@ same() {
 		<(head -c $(($3 << 20)) /tmp/pc-data) || fail "$1 at $2 MiB does not hold the data"
 }
 
+# same_at DEV OFFSET_MB SIZE_MB DATA_MB: DEV holds the test data from
+# DATA_MB on there.
+same_at() {
+	cmp <(dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none) \
+		<(dd if=/tmp/pc-data bs=1M skip="$4" count="$3" status=none) ||
+		fail "$1 at $2 MiB does not hold the data from $4 MiB on"
+}
+
 test_table_errors() {
 	use_rust
 	fresh
@@ -181,6 +189,44 @@ test_writeback_reaches_the_backing_device() {
 	[ "$(field pc 7)" = "$(field pc 8)" ] || fail "dirty data left after flush: $(dmsetup status pc)"
 	dmsetup remove pc
 	check_media clean
+}
+
+# A read miss is kept in the cache (upstream's miss fill): the next read
+# of the range is a hit, served from the cache even after the backing
+# device changed under it; the fill's keys are clean (never written back),
+# persist, and the C target reads them from our media.
+test_read_miss_fill() {
+	use_rust
+	fresh
+	dd if=/tmp/pc-data of="$BACKING" bs=1M seek=32 count=4 oflag=direct status=none
+	create_pc pc
+	same /dev/mapper/pc 32 4
+	[ "$(field pc 12)" -ge 8192 ] || fail "no miss counted: $(dmsetup status pc)"
+	[ "$(field pc 18)" -ge 8192 ] || fail "the misses were not filled: $(dmsetup status pc)"
+	hits=$(field pc 11)
+	dd if=/dev/zero of="$BACKING" bs=1M seek=32 count=4 oflag=direct status=none
+	same /dev/mapper/pc 32 4
+	[ "$(field pc 11)" -ge $((hits + 8192)) ] || fail "a filled range was not a hit: $(dmsetup status pc)"
+	# A write over part of a filled range wins over the fill.
+	dd if=/dev/zero of=/dev/mapper/pc bs=4k seek=$((32 * 256 + 5)) count=3 oflag=direct status=none
+	cmp <(dd if=/dev/mapper/pc bs=4k skip=$((32 * 256 + 4)) count=5 iflag=direct status=none) \
+		<(dd if=/tmp/pc-data bs=4k skip=4 count=1 status=none; head -c 12288 /dev/zero
+		dd if=/tmp/pc-data bs=4k skip=8 count=1 status=none) || fail "a write over a filled range"
+	# Clean keys are not written back: the backing keeps its zeros.
+	dmsetup message pc 0 flush || fail "flush message failed"
+	cmp <(dd if="$BACKING" bs=1M skip=33 count=3 iflag=direct status=none) \
+		<(head -c $((3 << 20)) /dev/zero) || fail "a clean (filled) key was written back"
+	dmsetup remove pc
+	check_media clean
+	create_pc pc
+	same_at /dev/mapper/pc 33 3 1
+	dmsetup remove pc
+	use_c
+	create_pc c
+	same_at /dev/mapper/c 33 3 1
+	dmsetup remove c
+	use_rust
+	check_media
 }
 
 test_data_crc() {
@@ -350,5 +396,5 @@ test_media_to_the_c_target() {
 
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
-	test_writeback_reaches_the_backing_device test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
+	test_writeback_reaches_the_backing_device test_read_miss_fill test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
 	test_corrupted_metadata_is_refused_or_rolled_back test_media_from_the_c_target test_media_to_the_c_target
