@@ -200,6 +200,14 @@ impl KeyTree {
         self.tree.get(&off).filter(|k| k.fill == fill)
     }
 
+    /// Keeps only the first `len` bytes of the placeholder `fill` at `off`
+    /// (what the fill found room for; the rest stays a gap).
+    pub(crate) fn shorten_placeholder(&mut self, off: u64, fill: u32, len: u32) {
+        if let Some(k) = self.tree.get_mut(&off).filter(|k| k.fill == fill) {
+            k.len = k.len.min(len);
+        }
+    }
+
     /// Drops the placeholder `fill` at `off`, if it is still there.
     pub(crate) fn drop_placeholder(&mut self, off: u64, fill: u32) {
         if self.placeholder(off, fill).is_some() {

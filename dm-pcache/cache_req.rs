@@ -267,12 +267,11 @@ impl Pcache {
     /// gets: a fill that cannot be done only leaves the range uncached.
     pub(crate) fn miss_done(&self, fill: Option<Fill>, r: Result, data: &CloneData<'_>) -> Result {
         if let Some(f) = fill {
-            if r.is_ok() && self.fill(f, data).is_ok() {
-                self.stats
-                    .fill_bytes
-                    .fetch_add(u64::from(data.data_len()), Relaxed);
-            } else {
-                self.drop_fill(fill);
+            match r.and_then(|()| self.fill(f, data)) {
+                Ok(filled) => {
+                    self.stats.fill_bytes.fetch_add(u64::from(filled), Relaxed);
+                }
+                Err(_) => self.drop_fill(fill),
             }
         }
         r
@@ -280,14 +279,17 @@ impl Pcache {
 
     /// Stores what a miss read in the cache (or part of it, up to the end
     /// of the data head's segment) and replaces its placeholder by a clean
-    /// key. An error leaves the placeholder for the caller to drop.
-    fn fill(&self, f: Fill, data: &CloneData<'_>) -> Result {
+    /// key; returns how many bytes it kept. An error leaves the placeholder
+    /// for the caller to drop.
+    fn fill(&self, f: Fill, data: &CloneData<'_>) -> Result<u32> {
         // Space under the lock, as for a write; the key's segment reference
         // comes with it.
         let (pos, got, gen) = {
             let mut core = self.core.lock();
             let len = core.tree.placeholder(f.off, f.id).ok_or(ENOENT)?.len;
             let (pos, got) = core.alloc_data(&self.dev, len.min(data.data_len()))?;
+            // The rest of the range stays uncached.
+            core.tree.shorten_placeholder(f.off, f.id, got);
             (pos, got, core.segs.gen(pos.seg).unwrap_or(0))
         };
         let stored = self.store(data, pos, 0, got);
@@ -334,7 +336,7 @@ impl Pcache {
         if first {
             self.kset_flush.schedule(1000);
         }
-        Ok(())
+        Ok(got)
     }
 
     /// With `data_crc`, checks a key's data against its CRC before any of

@@ -262,10 +262,19 @@ test_fio_verify_under_gc_and_writeback_pressure() {
 	[ "$(field pc 5)" = 10 ] || fail "gc_percent not set: $(dmsetup status pc)"
 	! dmsetup message pc 0 gc_percent 91 2>/dev/null || fail "gc_percent 91 accepted"
 	# 10 passes over 64 MiB (640 MiB written, more than the cache holds),
-	# each verified: write-back and GC must make room as it goes.
+	# each verified: write-back and GC must make room as it goes. A reader
+	# runs over the same range meanwhile: its misses are filled while the
+	# writer overwrites them, and a stale fill winning over a write would
+	# fail the writer's verify.
+	fio --name=reader --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=randread \
+		--bs=16k --size=64M --time_based --runtime=900 --numjobs=1 >/dev/null 2>&1 &
+	reader=$!
 	fio --name=pressure --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=randwrite \
 		--bs=64k --size=64M --loops=10 --verify=crc32c --verify_fatal=1 --numjobs=1 \
-		--output=/tmp/pc-fio >/dev/null 2>&1 || { tail -n 20 /tmp/pc-fio; fail "fio verify failed"; }
+		--output=/tmp/pc-fio >/dev/null 2>&1 || { kill "$reader"; tail -n 20 /tmp/pc-fio; fail "fio verify failed"; }
+	kill "$reader"
+	wait "$reader"
+	[ "$(field pc 18)" -gt 0 ] || fail "the reader's misses were never filled: $(dmsetup status pc)"
 	[ "$(field pc 9)" != 0:0 ] || fail "GC never moved key_tail: $(dmsetup status pc)"
 	[ "$(field pc 14)" -gt 0 ] || fail "no kset written back: $(dmsetup status pc)"
 	[ "$(field pc 16)" = 0 ] && [ "$(field pc 17)" = 0 ] || fail "errors: $(dmsetup status pc)"

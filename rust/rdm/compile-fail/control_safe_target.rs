@@ -21,10 +21,20 @@ struct Good {
     fx: Fx,
     tick: super::rdm::DelayedWork,
     legs: super::rdm::ClonePool<u8>,
+    fills: super::rdm::ClonePool<()>,
 }
 
 impl Good {
     fn leg_done(&self, _leg: u8, status: Result) -> Result {
+        status
+    }
+
+    /// A process-context completion reads what the clone carried.
+    fn fill_done(&self, (): (), status: Result, data: &super::rdm::CloneData<'_>) -> Result {
+        use super::rdm::BioData;
+        if data.data_len() == 0 {
+            return Err(EIO);
+        }
         status
     }
 
@@ -48,8 +58,11 @@ impl Target for Good {
             .delayed_work(Self::on_tick)
             .map_err(|_| CtrError::oom())?;
         let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
+        let fills = ti
+            .clone_pool_task(Self::fill_done)
+            .map_err(|_| CtrError::oom())?;
         let fx = Fx::new(ti)?;
-        Ok(try_pin_init!(Self { fx <- fx, tick, legs }? CtrError))
+        Ok(try_pin_init!(Self { fx <- fx, tick, legs, fills }? CtrError))
     }
 
     fn map<'a>(&'a self, _ti: &IoInfo<'a>, mut bio: super::rdm::Bio<'a, Note>) -> Mapped<'a> {
@@ -68,7 +81,14 @@ impl Target for Good {
                 }
                 Err(bio) => bio.kill(),
             },
-            Op::Discard => bio.requeue(),
+            Op::Discard => match self.fills.clone_range(bio, &fx.dev, 0, (0, 512), ()) {
+                Ok(chained) => {
+                    let (deferred, mapped) = chained.defer_with(note);
+                    deferred.end(Ok(()));
+                    mapped
+                }
+                Err((bio, ())) => bio.requeue(),
+            },
             Op::Flush => match self.legs.clone_bio(bio, &fx.dev, 0, 1) {
                 Ok(mut chained) => {
                     chained.set_dev(&fx.dev);
