@@ -7,7 +7,7 @@
 
 use crate::cache::Core;
 use crate::cache_dev::{CacheDev, Pos};
-use crate::cache_key::{Key, Nodes};
+use crate::cache_key::{Key, KeyTree, Nodes};
 use crate::pcache_format::CRC_SEED;
 use crate::pcache_index::{chunk_len, Range, ReadPiece, ReadWalk};
 use crate::rdm::{noio, Bio, BioData, ChainedBio, CloneData, Mapped, SECTOR_SHIFT};
@@ -306,32 +306,22 @@ impl Pcache {
             fill: 0,
         };
         let added = stored.and_then(|crc| {
-            if core.kset_full() {
-                core.close_kset(&self.dev)?;
-            }
-            // A write that replaced or cut the placeholder meanwhile wins:
-            // nothing is filled then (the CRC covers `got` bytes).
-            if core.tree.fill_placeholder(f.id, Key { crc, ..key }) {
-                Ok(crc)
-            } else {
-                Err(ENOENT)
-            }
+            Self::log_key(&mut core, &self.dev, Key { crc, ..key }, |tree, key| {
+                // A write that replaced or cut the placeholder meanwhile
+                // wins: nothing is filled then (the CRC covers `got` bytes).
+                if tree.fill_placeholder(f.id, key) {
+                    Ok(())
+                } else {
+                    Err(ENOENT)
+                }
+            })
         });
-        let crc = match added {
-            Ok(crc) => crc,
-            Err(e) => {
-                // Nothing names the space: give the reference back.
-                core.segs.put(&self.dev, pos.seg)?;
-                return Err(e);
-            }
-        };
-        // Cannot fail: the kset has room (made above, under the lock).
-        core.append(&Key { crc, ..key }, crc)?;
-        let first = core.kset_len() == 1;
-        if core.kset_full() {
-            // On EBUSY the kset stays open and the next write closes it.
-            let _ = core.close_kset(&self.dev);
+        if let Err(e) = added {
+            // Nothing names the space: give the reference back.
+            core.segs.put(&self.dev, pos.seg)?;
+            return Err(e);
         }
+        let first = core.kset_len() == 1;
         drop(core);
         if first {
             self.kset_flush.schedule(1000);
@@ -402,7 +392,7 @@ impl Pcache {
             };
             let added = stored.and_then(|crc| {
                 core.tree.refill(nodes);
-                Self::add_key(&mut core, &self.dev, Key { crc, ..key })
+                Self::log_key(&mut core, &self.dev, Key { crc, ..key }, KeyTree::insert)
             });
             if let Err(e) = added {
                 // Nothing names the space: give the reference back.
@@ -421,14 +411,20 @@ impl Pcache {
         Ok(())
     }
 
-    /// Inserts a stored key into the index and appends it to the open kset
+    /// Puts a stored key in the index with `index` (a write's insert, a
+    /// fill's placeholder replaced) and appends it to the open kset
     /// (`cache_key_insert()` + `cache_key_append()`), closing a full kset
     /// first: `EBUSY` (and nothing changed) if it cannot be written yet.
-    fn add_key(core: &mut Core, dev: &CacheDev, key: Key) -> Result {
+    fn log_key(
+        core: &mut Core,
+        dev: &CacheDev,
+        key: Key,
+        index: impl FnOnce(&mut KeyTree, Key) -> Result,
+    ) -> Result {
         if core.kset_full() {
             core.close_kset(dev)?;
         }
-        core.tree.insert(key)?;
+        index(&mut core.tree, key)?;
         // Cannot fail: the kset has room (checked above, under the lock).
         core.append(&key, key.crc)?;
         if core.kset_full() {

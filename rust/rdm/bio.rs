@@ -472,8 +472,9 @@ impl<'a, P> BeingMapped<'a, P> for ChainedBio<'a, P> {
 }
 
 /// A bio whose data pages a target may copy to or from while it owns the
-/// bio: one being mapped, chained or deferred (never one in flight or
-/// completing). The data is addressed by byte offset into the bio's current
+/// bio: one being mapped, chained or deferred, or a completed clone during
+/// its pool's process-context completion ([`super::CloneData`]); never one
+/// in flight. The data is addressed by byte offset into the bio's current
 /// iterator, which the layer checks against its size.
 pub(crate) trait BioData: data::Sealed {
     /// The bytes of data the bio carries: its size (`bi_iter.bi_size`) for

@@ -14,9 +14,10 @@
 //! context), or, for a pool made with [`super::TargetCtx::clone_pool_task`],
 //! in process context on the pool's own queue, with the clone's data to
 //! read ([`CloneData`]) while the original still waits for it: a cache
-//! keeps the bytes a read miss brought in. Clones are made in `map` from the bio being mapped, by a pool
-//! of the same target, to a device borrowed for the target's lifetime: the
-//! original completes before the target's destructor, which frees the pool.
+//! keeps the bytes a read miss brought in. Clones are made in `map` from
+//! the bio being mapped, by a pool of the same target, to a device borrowed
+//! for the target's lifetime: the original completes before the target's
+//! destructor, which frees the pool.
 
 use super::bio::{data, BeingMapped, Bio, BioData, BioPart, ChainedBio};
 use super::dev::{DmDev, Handles};
@@ -115,7 +116,10 @@ impl<T: Target, C> PinnedDrop for Pool<T, C> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: by the type invariant `bs` is initialised, and the pool is
         // dropped in the destructor trampoline, after the target's bios
-        // (whose parts the clones held) all completed.
+        // (whose parts the clones held) all completed. A process-context
+        // completion puts its clone before it ends the part, so none is
+        // left; its queue (dropped with `done`, after this) then waits for
+        // a completion that is only returning.
         unsafe { bindings::bioset_exit(self.bs.get()) };
     }
 }
@@ -290,8 +294,12 @@ unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
     let pad = unsafe { pad_of::<T, C>(clone) };
     // SAFETY: as above.
     if let Done::Task(_, wq) = unsafe { &(*(*pad).pool).done } {
-        // SAFETY: the pad is ours until the work puts the clone; its work
-        // item is idle (never queued before) and the queue outlives it.
+        // SAFETY: the pad is ours until the work puts the clone, and the
+        // queue outlives the pool. The work item is not pending: a pad's
+        // memory may be reused from the bio_set's mempool while an earlier
+        // item there still runs its last lines, after its own put (idle by
+        // then), and INIT_WORK re-initialises an idle item, as dm-crypt's
+        // end_io does.
         unsafe {
             (*pad).status = bindings::blk_status_to_errno((*clone.as_ptr()).bi_status);
             bindings::rdm_queue_work_fn(wq.as_ptr(), (*pad).work.get(), Some(clone_work::<T, C>));
@@ -341,7 +349,8 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
     // The work item is the first field of the `repr(C)` pad, which lies
     // `front_pad` bytes below its clone.
     let pad = work.cast::<Pad<T, C>>();
-    // SAFETY: as above; the pad is in one allocation with the clone.
+    // SAFETY: the bio_set allocated the pad and the clone as one block,
+    // `front_pad` bytes of pad first, so the offset stays inside it.
     let clone = unsafe { pad.cast::<u8>().add(front_pad::<T, C>()) }.cast::<bindings::bio>();
     // SAFETY: `fill_pad` filled the pad before submission and `clone_endio`
     // stored the status; each is read once, before the clone is put. The
