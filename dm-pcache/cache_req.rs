@@ -10,7 +10,9 @@ use crate::cache_dev::{CacheDev, Pos};
 use crate::cache_key::{Key, KeyTree, Nodes};
 use crate::pcache_format::CRC_SEED;
 use crate::pcache_index::{chunk_len, Range, ReadPiece, ReadWalk};
-use crate::rdm::{noio, Bio, BioData, ChainedBio, CloneData, Mapped, SECTOR_SHIFT};
+use crate::rdm::{
+    noio, Bio, BioData, ChainedBio, CloneData, Mapped, BOUNCE_MAX_BYTES, SECTOR_SHIFT,
+};
 use crate::Pcache;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
@@ -63,24 +65,54 @@ impl<'a> ReadBio<'a> {
         }
     }
 
-    /// Sends a gap of the bio to the backing device (its placeholder, if
-    /// any, is dropped if that fails).
+    /// Sends a gap of the bio to the backing device. A gap with a
+    /// placeholder is read into pages of the clone's own (bounced), so that
+    /// what its fill keeps for every later reader is what the backing
+    /// device returned, not what this reader's pages hold by the time the
+    /// fill copies them (user memory under O_DIRECT, which another thread
+    /// of the reader may rewrite meanwhile: upstream's
+    /// `cache_copy_from_req_bio()` in `miss_read_end_req()` has that hole).
+    /// Without memory for the bounce the gap is read into the bio's own
+    /// pages and not kept.
     fn read_from_backing(self, pc: &'a Pcache, off: u64, miss: Miss) -> Result<Self, Mapped<'a>> {
         let sector = (off + u64::from(miss.bio_off)) >> SECTOR_SHIFT;
         let range = (miss.bio_off, miss.len);
-        let r = match self {
+        let bio = match (self, miss.fill) {
+            (bio, None) => bio,
+            (Self::Plain(b), fill @ Some(_)) => {
+                match pc
+                    .misses
+                    .clone_range_bounced(b, &pc.backing, sector, range, fill)
+                {
+                    Ok(b) => return Ok(Self::Chained(b)),
+                    Err((b, fill)) => {
+                        pc.drop_fill(fill);
+                        Self::Plain(b)
+                    }
+                }
+            }
+            (Self::Chained(b), fill @ Some(_)) => {
+                match pc
+                    .misses
+                    .clone_chained_range_bounced(b, &pc.backing, sector, range, fill)
+                {
+                    Ok(b) => return Ok(Self::Chained(b)),
+                    Err((b, fill)) => {
+                        pc.drop_fill(fill);
+                        Self::Chained(b)
+                    }
+                }
+            }
+        };
+        let r = match bio {
             Self::Plain(b) => pc
                 .misses
-                .clone_range(b, &pc.backing, sector, range, miss.fill)
-                .map_err(|(b, fill)| {
-                    pc.drop_fill(fill);
-                    b.kill()
-                }),
+                .clone_range(b, &pc.backing, sector, range, None)
+                .map_err(|(b, _)| b.kill()),
             Self::Chained(b) => pc
                 .misses
-                .clone_chained_range(b, &pc.backing, sector, range, miss.fill)
-                .map_err(|(b, fill)| {
-                    pc.drop_fill(fill);
+                .clone_chained_range(b, &pc.backing, sector, range, None)
+                .map_err(|(b, _)| {
                     let (d, m) = b.defer();
                     d.end(Err(ENOMEM));
                     m
@@ -202,11 +234,11 @@ impl Pcache {
                         .fetch_add(u64::from(range.len), Relaxed);
                 }
                 ReadPiece::Miss(range) => {
-                    // One placeholder per index chunk: a key never crosses
-                    // a subtree boundary.
+                    // One placeholder per index chunk (a key never crosses
+                    // a subtree boundary) and per bounced read.
                     let mut at = range.off;
                     while at < range.end() {
-                        let len = chunk_len(at, (range.end() - at) as u32);
+                        let len = chunk_len(at, (range.end() - at) as u32).min(BOUNCE_MAX_BYTES);
                         let Some(slot) = misses.get_mut(*n) else {
                             // The next round starts here.
                             *more = Some(at);

@@ -15,10 +15,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # dm-failnth drives fail-nth over a table load (selftests/faults); pcache
-# checks the media the dm-pcache selftests leave behind.
-(cd "$RDM_ROOT" && cargo build --release -q -p dm-failnth -p pcache)
+# checks the media the dm-pcache selftests leave behind; dio-race rewrites an
+# O_DIRECT read's buffer while the read is in flight (selftests/dm-pcache).
+(cd "$RDM_ROOT" && cargo build --release -q -p dm-failnth -p pcache -p dio-race)
 tools=(/usr/sbin/dmsetup /usr/bin/fio /usr/bin/keyctl /bin/bash "$RDM_ROOT/target/release/dm-failnth"
-	"$RDM_ROOT/target/release/pcache")
+	"$RDM_ROOT/target/release/pcache" "$RDM_ROOT/target/release/dio-race")
 for t in "${tools[@]}" /bin/busybox; do
 	[ -x "$t" ] || die "$t missing: run scripts/setup.sh"
 done

@@ -25,4 +25,5 @@ const blk_opf_t RDM_REQ_OP_FLUSH = REQ_OP_FLUSH;
 const blk_opf_t RDM_REQ_OP_DISCARD = REQ_OP_DISCARD;
 const blk_opf_t RDM_REQ_PREFLUSH = REQ_PREFLUSH;
 const blk_opf_t RDM_REQ_FUA = REQ_FUA;
+const blk_opf_t RDM_REQ_SYNC = REQ_SYNC;
 const size_t RDM_BLK_CRYPTO_MAX_ANY_KEY_SIZE = BLK_CRYPTO_MAX_ANY_KEY_SIZE;

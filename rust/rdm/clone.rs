@@ -19,9 +19,10 @@
 //! for the target's lifetime: the original completes before the target's
 //! destructor, which frees the pool.
 
-use super::bio::{data, BeingMapped, Bio, BioData, BioPart, ChainedBio};
+use super::bio::{data, op_of, BeingMapped, Bio, BioData, BioPart, ChainedBio};
 use super::dev::{DmDev, Handles};
 use super::workqueue::OwnedQueue;
+use super::Op;
 use super::{bindings, Sector, Target, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -42,6 +43,38 @@ pub(crate) type CloneDone<T, C> = fn(&T, C, Result) -> Result;
 /// `noio`: the target's own I/O may wait on them).
 pub(crate) type CloneDoneTask<T, C> = fn(&T, C, Result, &CloneData<'_>) -> Result;
 
+/// What the first completion of a clone from a pool with recovery decides
+/// ([`super::TargetCtx::clone_pool_recover`]).
+pub(crate) enum CloneEnd<C> {
+    /// End the clone's part of the original with this result.
+    Done(Result),
+    /// Hand the clone, with this context, to the pool's recovery, in
+    /// process context (a RAID read that failed on one leg).
+    Recover(C),
+}
+
+/// What the recovery of a clone decides.
+pub(crate) enum Recovery<'t, C> {
+    /// End the clone's part of the original with this result.
+    Done(Result),
+    /// Send the same range again, as a fresh clone with this context, to a
+    /// device of the target's at a sector there (another copy); it completes
+    /// through the pool's first completion again. The device is borrowed
+    /// from the target object, which outlives every clone.
+    Retry(&'t DmDev, Sector, C),
+}
+
+/// The first completion of a clone from a pool with recovery: may run in
+/// interrupt context.
+pub(crate) type CloneDoneFirst<T, C> = fn(&T, C, Result) -> CloneEnd<C>;
+
+/// The recovery of a clone: process context, on a reclaim-safe queue of the
+/// pool's, with the data the clone carried; it may sleep and do the
+/// target's own synchronous I/O to its devices ([`super::SyncIo`]) before
+/// it decides, while the original waits.
+pub(crate) type CloneRecover<T, C> =
+    for<'t> fn(&'t T, C, Result, &CloneData<'_>) -> Recovery<'t, C>;
+
 /// How a pool completes its clones.
 enum Done<T, C> {
     /// In the clone's end_io, in whatever context the device completes it.
@@ -49,17 +82,30 @@ enum Done<T, C> {
     /// In a work item on the pool's queue, which the pool drains before it
     /// is freed (so no completion still runs the module's code after it).
     Task(CloneDoneTask<T, C>, OwnedQueue),
+    /// In end_io first; clones that need it then in a work item on the
+    /// pool's queue, which may send them again.
+    Recover(CloneDoneFirst<T, C>, CloneRecover<T, C>, OwnedQueue),
+}
+
+impl<T, C> Done<T, C> {
+    fn queue(&self) -> Option<&OwnedQueue> {
+        match self {
+            Self::Irq(_) => None,
+            Self::Task(_, wq) | Self::Recover(_, _, wq) => Some(wq),
+        }
+    }
 }
 
 /// The data of a completed clone, read-only, for a [`CloneDoneTask`]: the
-/// clone's pages are the original's, which cannot complete before the
-/// completion function returns.
+/// original's pages (which cannot complete before the completion function
+/// returns), or for a bounced clone ([`ClonePool::clone_range_bounced`])
+/// pages of the clone's own, which only the device wrote.
 ///
 /// # Invariants
 ///
 /// `bio` is a completed clone the running completion owns, not yet put,
 /// with its iterator as it was at submission; the original it shares pages
-/// with is still in flight. Borrowed only for the completion function's
+/// with, or that its bounce pages are copied to, is still in flight. Borrowed only for the completion function's
 /// call (the lifetime), and neither `Send` nor `Sync`.
 pub(crate) struct CloneData<'a> {
     bio: NonNull<bindings::bio>,
@@ -84,6 +130,10 @@ struct Pad<T: Target, C> {
     iter: MaybeUninit<bindings::bvec_iter>,
     /// The clone's status, kept for a process-context completion.
     status: i32,
+    /// For a bounced clone, the original whose range (`bounce_range`) gets
+    /// a copy of the clone's own pages once it completes; NULL otherwise.
+    bounce_of: *mut bindings::bio,
+    bounce_range: MaybeUninit<bindings::bvec_iter>,
     ctx: MaybeUninit<C>,
     part: MaybeUninit<BioPart>,
     pool: *const Pool<T, C>,
@@ -207,6 +257,33 @@ pub(super) fn new_task_pool<T: Target, C: Send + 'static>(
     new_pool_with(pools, ti, Done::Task(done, wq), handles)
 }
 
+/// The most a bounced clone reads ([`ClonePool::clone_range_bounced`]): one
+/// bio of `BIO_MAX_VECS` pages of its own.
+pub(crate) const BOUNCE_MAX_BYTES: u32 = 256 * kernel::page::PAGE_SIZE as u32;
+
+/// Where a clone's data goes: the original's pages, or pages of the
+/// clone's own copied into the original's range (`bvec_iter`) when the
+/// clone completes.
+#[derive(Clone, Copy)]
+enum Bounce {
+    No,
+    Into(NonNull<bindings::bio>, bindings::bvec_iter),
+}
+
+/// Makes a pool for clones with context `C` whose completion runs `first`
+/// in end_io and, for the clones it hands over, `recover` in process
+/// context, for the target `ti` is constructing.
+pub(super) fn new_recover_pool<T: Target, C: Send + 'static>(
+    pools: &mut Pools<T>,
+    ti: NonNull<bindings::dm_target>,
+    first: CloneDoneFirst<T, C>,
+    recover: CloneRecover<T, C>,
+    handles: &Handles,
+) -> Result<ClonePool<C>> {
+    let wq = OwnedQueue::new(c"rdm_clone_recover")?;
+    new_pool_with(pools, ti, Done::Recover(first, recover, wq), handles)
+}
+
 fn new_pool_with<T: Target, C: Send + 'static>(
     pools: &mut Pools<T>,
     ti: NonNull<bindings::dm_target>,
@@ -221,9 +298,17 @@ fn new_pool_with<T: Target, C: Send + 'static>(
     };
     pools.reserve(1, GFP_KERNEL)?;
     let front_pad = u32::try_from(front_pad::<T, C>()).map_err(|_| EINVAL)?;
+    // Only process-context completions may read their data, and so only
+    // their pools bounce: those need bvecs for the bounce pages.
+    let bounces = matches!(done, Done::Task(..));
+    let init = if bounces {
+        bindings::rdm_bioset_init_own
+    } else {
+        bindings::rdm_bioset_init_pad
+    };
     let pool = KBox::try_pin_init(
         try_pin_init!(Pool::<T, C> {
-            bs <- bioset_with(bindings::rdm_bioset_init_pad, front_pad),
+            bs <- bioset_with(init, front_pad),
             target: AtomicPtr::new(core::ptr::null_mut()),
             done,
         }),
@@ -239,6 +324,7 @@ fn new_pool_with<T: Target, C: Send + 'static>(
         ti,
         end_io: Some(clone_endio::<T, C>),
         fill: fill_pad::<T, C>,
+        bounces,
         handles: NonNull::from(handles),
         _c: PhantomData,
     })
@@ -263,17 +349,26 @@ unsafe fn pad_of<T: Target, C>(clone: NonNull<bindings::bio>) -> *mut Pad<T, C> 
 /// # Safety
 ///
 /// `pool` must be a live `Pool<T, C>` and `clone` a bio allocated from it,
-/// not yet submitted.
+/// not yet submitted. A bounce must be into the bio `part` belongs to, and
+/// only from a pool with a process-context completion.
 unsafe fn fill_pad<T: Target, C>(
     pool: NonNull<()>,
     clone: NonNull<bindings::bio>,
     part: BioPart,
+    bounce: Bounce,
     ctx: C,
 ) {
     // SAFETY: the pad lies right below the clone, sized and aligned for
     // `Pad<T, C>` by the bio_set; nothing else uses it. The clone is live.
     unsafe {
         let pad = pad_of::<T, C>(clone);
+        match bounce {
+            Bounce::No => (*pad).bounce_of = core::ptr::null_mut(),
+            Bounce::Into(orig, range) => {
+                (*pad).bounce_of = orig.as_ptr();
+                (*pad).bounce_range.write(range);
+            }
+        }
         (*pad).iter.write((*clone.as_ptr()).bi_iter);
         (*pad).ctx.write(ctx);
         (*pad).part.write(part);
@@ -292,53 +387,85 @@ unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
     // SAFETY: the clone came from a `Pool<T, C>` whose pointer `fill_pad`
     // stored in its pad; the pool outlives the clone (see below).
     let pad = unsafe { pad_of::<T, C>(clone) };
-    // SAFETY: as above.
-    if let Done::Task(_, wq) = unsafe { &(*(*pad).pool).done } {
-        // SAFETY: the pad is ours until the work puts the clone, and the
-        // queue outlives the pool. The work item is not pending: a pad's
-        // memory may be reused from the bio_set's mempool while an earlier
-        // item there still runs its last lines, after its own put (idle by
-        // then), and INIT_WORK re-initialises an idle item, as dm-crypt's
-        // end_io does.
-        unsafe {
-            (*pad).status = bindings::blk_status_to_errno((*clone.as_ptr()).bi_status);
-            bindings::rdm_queue_work_fn(wq.as_ptr(), (*pad).work.get(), Some(clone_work::<T, C>));
-        }
-        return;
-    }
-    // SAFETY: the clone came from a `Pool<T, C>` and its pad was filled by
-    // `fill_pad`; it is read once, before the clone is freed. The pool and
-    // its target object live until the bio the clone was made from, which
-    // waits for the part, has completed.
-    let (ctx, part, pool, status) = unsafe {
-        let pad = pad_of::<T, C>(clone);
-        let status = bindings::blk_status_to_errno((*clone.as_ptr()).bi_status);
-        let r = (
-            (*pad).ctx.assume_init_read(),
-            (*pad).part.assume_init_read(),
+    // SAFETY: as above; the pool and its target object live until the bio
+    // the clone was made from, which waits for the clone's part, has
+    // completed.
+    let (pool, status) = unsafe {
+        (
             &*(*pad).pool,
-            to_result(status),
-        );
-        bindings::bio_put(clone.as_ptr());
-        r
+            bindings::blk_status_to_errno((*clone.as_ptr()).bi_status),
+        )
     };
     let target = pool.target.load(Ordering::Acquire);
-    if target.is_null() {
-        // No target object yet, so no bio was mapped: cannot happen. Fail
-        // the part rather than guess.
-        drop(ctx);
-        part.end(Err(EIO));
-        return;
-    }
-    let Done::Irq(done) = pool.done else {
-        // Task pools queued their completion above.
-        drop(ctx);
-        part.end(Err(EIO));
-        return;
+    let end = match &pool.done {
+        Done::Task(..) => None,
+        _ if target.is_null() => {
+            // No target object yet, so no bio was mapped: cannot happen.
+            // Fail the part rather than guess.
+            // SAFETY: filled by `fill_pad`, read once.
+            drop(unsafe { (*pad).ctx.assume_init_read() });
+            Some(Err(EIO))
+        }
+        Done::Irq(done) => {
+            // SAFETY: filled by `fill_pad`, read once; non-NULL `target` is
+            // the live target object (type invariant of `Pool`).
+            let ctx = unsafe { (*pad).ctx.assume_init_read() };
+            // SAFETY: as above.
+            Some(done(unsafe { &*target }, ctx, to_result(status)))
+        }
+        Done::Recover(first, _, _) => {
+            // SAFETY: as for `Irq`.
+            let ctx = unsafe { (*pad).ctx.assume_init_read() };
+            // SAFETY: as above.
+            match first(unsafe { &*target }, ctx, to_result(status)) {
+                CloneEnd::Done(r) => Some(r),
+                CloneEnd::Recover(ctx) => {
+                    // SAFETY: the context slot was read out just above:
+                    // the recovery reads this one.
+                    unsafe { (*pad).ctx.write(ctx) };
+                    None
+                }
+            }
+        }
     };
-    // SAFETY: non-NULL: the live target object (type invariant of `Pool`).
-    let result = done(unsafe { &*target }, ctx, status);
-    part.end(result);
+    match (end, pool.done.queue()) {
+        (Some(result), _) => {
+            // SAFETY: filled by `fill_pad`, read once, before the clone is
+            // freed; the clone is ours and put once.
+            let part = unsafe {
+                let part = (*pad).part.assume_init_read();
+                bindings::bio_put(clone.as_ptr());
+                part
+            };
+            // Last: once the part ends, the original may complete and the
+            // target go.
+            part.end(result);
+        }
+        (None, Some(wq)) => {
+            // SAFETY: the pad is ours until the work puts the clone, and
+            // the queue outlives the pool. The work item is not pending: a
+            // pad's memory may be reused from the bio_set's mempool while
+            // an earlier item there still runs its last lines, after its
+            // own put (idle by then), and INIT_WORK re-initialises an idle
+            // item, as dm-crypt's end_io does.
+            unsafe {
+                (*pad).status = status;
+                bindings::rdm_queue_work_fn(
+                    wq.as_ptr(),
+                    (*pad).work.get(),
+                    Some(clone_work::<T, C>),
+                );
+            }
+        }
+        // A queue-less pool always ends above.
+        (None, None) => {}
+    }
+}
+
+/// What a process-context completion decided.
+enum Step<'t, C> {
+    End(Result),
+    Retry(&'t DmDev, Sector, C),
 }
 
 /// # Safety
@@ -356,19 +483,26 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
     // stored the status; each is read once, before the clone is put. The
     // pool and its target object live until the original, which waits for
     // the part, has completed. Restoring the iterator lets the completion
-    // read what the clone carried (its bvecs are the original's).
-    let (ctx, part, pool, status) = unsafe {
-        (*clone).bi_iter = (*pad).iter.assume_init_read();
+    // read what the clone carried (the original's bvecs, or its own).
+    let (ctx, part, pool, status, sent, bounce) = unsafe {
+        let sent = (*pad).iter.assume_init_read();
+        (*clone).bi_iter = sent;
+        let bounce = match NonNull::new((*pad).bounce_of) {
+            Some(orig) => Bounce::Into(orig, (*pad).bounce_range.assume_init_read()),
+            None => Bounce::No,
+        };
         (
             (*pad).ctx.assume_init_read(),
             (*pad).part.assume_init_read(),
             &*(*pad).pool,
             to_result((*pad).status),
+            sent,
+            bounce,
         )
     };
     let target = pool.target.load(Ordering::Acquire);
-    let result = match (&pool.done, NonNull::new(clone)) {
-        (Done::Task(done, _), Some(bio)) if !target.is_null() => {
+    let step = match NonNull::new(clone) {
+        Some(bio) if !target.is_null() => {
             // INVARIANT: the completed clone, owned here until the put
             // below, its iterator restored; the original waits for `part`.
             let data = CloneData {
@@ -377,15 +511,73 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
             };
             // SAFETY: non-NULL: the live target object (type invariant of
             // `Pool`). Work runs in process context.
-            done(unsafe { &*target }, ctx, status, &data)
+            let target = unsafe { &*target };
+            match &pool.done {
+                Done::Task(done, _) => Step::End(done(target, ctx, status, &data)),
+                Done::Recover(_, recover, _) => match recover(target, ctx, status, &data) {
+                    Recovery::Done(r) => Step::End(r),
+                    Recovery::Retry(dev, sector, ctx) => Step::Retry(dev, sector, ctx),
+                },
+                Done::Irq(_) => {
+                    drop(ctx);
+                    Step::End(Err(EIO))
+                }
+            }
         }
-        // No target object (no bio was mapped) or not a task pool: cannot
-        // happen. Fail the part rather than guess.
+        // No target object (no bio was mapped): cannot happen. Fail the
+        // part rather than guess.
         _ => {
             drop(ctx);
-            Err(EIO)
+            Step::End(Err(EIO))
         }
     };
+    let result = match step {
+        Step::End(r) => r,
+        Step::Retry(dev, sector, ctx) => {
+            // SAFETY: the clone is completed and ours, its iterator back at
+            // submission (restored above), so a clone of it covers the same
+            // range of the original's pages; `dev` is the target's, live
+            // until the original (which waits for `part`) completes; the
+            // bio_set has the pad `fill_pad` writes.
+            let again = unsafe {
+                bindings::rdm_bio_clone_to(
+                    clone,
+                    dev.bdev(),
+                    sector,
+                    pool.bs.get(),
+                    Some(clone_endio::<T, C>),
+                )
+            };
+            match NonNull::new(again) {
+                Some(again) => {
+                    // SAFETY: `again` is fresh from this pool; the part
+                    // moves to it (only recovery pools retry, and they never
+                    // bounce); the old clone is put once and not touched
+                    // after; once filled, the new one is the block layer's.
+                    unsafe {
+                        fill_pad::<T, C>(NonNull::from(pool).cast(), again, part, Bounce::No, ctx);
+                        bindings::bio_put(clone);
+                        bindings::submit_bio_noacct(again.as_ptr());
+                    }
+                    return;
+                }
+                None => {
+                    drop(ctx);
+                    Err(ENOMEM)
+                }
+            }
+        }
+    };
+    if let Bounce::Into(orig, range) = bounce {
+        // What the device read reaches the original only now, after the
+        // completion took what it keeps from pages nobody else can write.
+        // SAFETY: the original waits for `part`, so it and its pages are
+        // live, and `range` lies inside it (`fill_pad`'s contract); the
+        // clone is a completed bounce with its iterator at submission, ours.
+        unsafe {
+            bindings::rdm_bio_bounce_end(orig.as_ptr(), &range, clone, &sent, status.is_ok())
+        };
+    }
     // SAFETY: the clone is ours and put once; nothing reads it after.
     unsafe { bindings::bio_put(clone) };
     // Last: once the part ends, the original may complete and the target
@@ -401,13 +593,15 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
 /// `pool` is a live `Pool<T, C>` of the target `ti`, `bs` its bio_set, and
 /// `end_io` and `fill` are `clone_endio::<T, C>` and `fill_pad::<T, C>` for
 /// that `T`; all live as long as this handle, which is counted in
-/// `*handles`.
+/// `*handles`. `bounces` says whether the pool completes in process context
+/// (and its bio_set has bvecs).
 pub(crate) struct ClonePool<C> {
     pool: NonNull<()>,
     bs: NonNull<bindings::bio_set>,
     ti: NonNull<bindings::dm_target>,
     end_io: bindings::bio_end_io_t,
-    fill: unsafe fn(NonNull<()>, NonNull<bindings::bio>, BioPart, C),
+    fill: unsafe fn(NonNull<()>, NonNull<bindings::bio>, BioPart, Bounce, C),
+    bounces: bool,
     handles: NonNull<Handles>,
     _c: PhantomData<fn(C)>,
 }
@@ -419,46 +613,70 @@ unsafe impl<C: Send> Sync for ClonePool<C> {}
 
 impl<C> ClonePool<C> {
     /// Allocates a clone of `src` (or of the byte range `range` of it) for
-    /// `dev` at `sector`, or NULL.
+    /// `dev` at `sector`, or NULL; with `bounce`, a read of the range into
+    /// pages of the clone's own, and where in `src` they go.
     fn alloc(
         &self,
         src: NonNull<bindings::bio>,
         dev: &DmDev,
         sector: Sector,
         range: Option<(u32, u32)>,
-    ) -> *mut bindings::bio {
+        bounce: bool,
+    ) -> (*mut bindings::bio, Bounce) {
         // SAFETY: `src` is a live bio being mapped; `dev` holds its block
-        // device; `bs` has the front pad `fill` writes; `end_io` matches it.
-        // A range was checked by the caller to lie inside `src` in whole
-        // sectors.
+        // device; `bs` has the front pad `fill` writes (and bvecs for a
+        // bounce: only task pools bounce); `end_io` matches it. A range was
+        // checked by the caller to lie inside `src` in whole sectors.
         unsafe {
-            match range {
-                None => bindings::rdm_bio_clone_to(
-                    src.as_ptr(),
-                    dev.bdev(),
-                    sector,
-                    self.bs.as_ptr(),
-                    self.end_io,
+            match (range, bounce) {
+                (None, _) => (
+                    bindings::rdm_bio_clone_to(
+                        src.as_ptr(),
+                        dev.bdev(),
+                        sector,
+                        self.bs.as_ptr(),
+                        self.end_io,
+                    ),
+                    Bounce::No,
                 ),
-                Some((off, len)) => bindings::rdm_bio_clone_range_to(
-                    src.as_ptr(),
-                    dev.bdev(),
-                    sector,
-                    off,
-                    len,
-                    self.bs.as_ptr(),
-                    self.end_io,
+                (Some((off, len)), false) => (
+                    bindings::rdm_bio_clone_range_to(
+                        src.as_ptr(),
+                        dev.bdev(),
+                        sector,
+                        off,
+                        len,
+                        self.bs.as_ptr(),
+                        self.end_io,
+                    ),
+                    Bounce::No,
                 ),
+                (Some((off, len)), true) => {
+                    let mut into = bindings::bvec_iter::default();
+                    let clone = bindings::rdm_bio_bounce_range_to(
+                        src.as_ptr(),
+                        dev.bdev(),
+                        sector,
+                        off,
+                        len,
+                        self.bs.as_ptr(),
+                        self.end_io,
+                        &mut into,
+                    );
+                    (clone, Bounce::Into(src, into))
+                }
             }
         }
     }
 
     /// Fills and submits a clone that owns `part`.
-    fn launch(&self, clone: NonNull<bindings::bio>, part: BioPart, ctx: C) {
+    fn launch(&self, clone: NonNull<bindings::bio>, part: BioPart, bounce: Bounce, ctx: C) {
         // SAFETY: by the type invariant `fill` belongs to `pool`, from which
-        // `clone` was allocated; once filled, the clone is the block layer's.
+        // `clone` was allocated; a bounce (only from a task pool, see
+        // `clone_any`) goes into the bio `part` belongs to. Once filled, the
+        // clone is the block layer's.
         unsafe {
-            (self.fill)(self.pool, clone, part, ctx);
+            (self.fill)(self.pool, clone, part, bounce, ctx);
             bindings::submit_bio_noacct(clone.as_ptr());
         }
     }
@@ -516,6 +734,38 @@ impl<C> ClonePool<C> {
         self.clone_any(bio, dev, sector, Some(range), ctx)
     }
 
+    /// [`ClonePool::clone_range`] for a read whose data the completion
+    /// keeps (a cache filling on a miss): the device reads into pages of
+    /// the clone's own, which the completion's [`CloneData`] shows and the
+    /// layer copies into `bio` after it. The reader's pages (user memory
+    /// under `O_DIRECT`, which another thread may rewrite while the read is
+    /// in flight) are never what the completion reads. Only for reads, from
+    /// a pool made with [`super::TargetCtx::clone_pool_task`]; the bio also
+    /// comes back if the bounce pages cannot be had (the caller may then
+    /// read into the bio's own pages, keeping nothing).
+    pub(crate) fn clone_range_bounced<'a, P>(
+        &self,
+        bio: Bio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        range: (u32, u32),
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (Bio<'a, P>, C)> {
+        self.clone_with(bio, dev, sector, Some(range), true, ctx)
+    }
+
+    /// [`ClonePool::clone_range_bounced`] for a bio that is chained already.
+    pub(crate) fn clone_chained_range_bounced<'a, P>(
+        &self,
+        bio: ChainedBio<'a, P>,
+        dev: &'a DmDev,
+        sector: Sector,
+        range: (u32, u32),
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (ChainedBio<'a, P>, C)> {
+        self.clone_with(bio, dev, sector, Some(range), true, ctx)
+    }
+
     fn clone_any<'a, P, B: BeingMapped<'a, P> + BioData>(
         &self,
         bio: B,
@@ -524,7 +774,24 @@ impl<C> ClonePool<C> {
         range: Option<(u32, u32)>,
         ctx: C,
     ) -> Result<ChainedBio<'a, P>, (B, C)> {
+        self.clone_with(bio, dev, sector, range, false, ctx)
+    }
+
+    fn clone_with<'a, P, B: BeingMapped<'a, P> + BioData>(
+        &self,
+        bio: B,
+        dev: &'a DmDev,
+        sector: Sector,
+        range: Option<(u32, u32)>,
+        bounce: bool,
+        ctx: C,
+    ) -> Result<ChainedBio<'a, P>, (B, C)> {
         if bio.target() != self.ti {
+            return Err((bio, ctx));
+        }
+        // A bounce is copied into the bio: a read's pages only (a write's
+        // are the writer's data), and only by a process-context completion.
+        if bounce && (!self.bounces || op_of(bio.raw()) != Op::Read) {
             return Err((bio, ctx));
         }
         if let Some((off, len)) = range {
@@ -533,11 +800,13 @@ impl<C> ClonePool<C> {
                 return Err((bio, ctx));
             }
         }
-        let Some(clone) = NonNull::new(self.alloc(bio.raw(), dev, sector, range)) else {
+        let (clone, into) = self.alloc(bio.raw(), dev, sector, range, bounce);
+        let Some(clone) = NonNull::new(clone) else {
             return Err((bio, ctx));
         };
+        // The part is of the bio a bounce goes into (`fill_pad`'s contract).
         let (chained, part) = bio.take_part();
-        self.launch(clone, part, ctx);
+        self.launch(clone, part, into, ctx);
         Ok(chained)
     }
 }

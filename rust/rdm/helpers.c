@@ -238,6 +238,79 @@ struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
 	return clone;
 }
 
+/*
+ * A read of the @len bytes @bio_off into @src, for @bdev at @sector, into
+ * pages of its own (a bounce) rather than @src's: a target that keeps what
+ * the device returned (a cache filling on a read miss) must not take it
+ * from the reader's pages, which are user memory under O_DIRECT and may
+ * change between the device's write into them and the target's copy. The
+ * caller copies the bounce into @src with rdm_bio_bounce_end(); @src_iter
+ * gets @src's range. The caller checked that the range lies inside @src,
+ * in whole sectors. NULL without memory: the pages are not from a mempool,
+ * so the caller must be able to do without (read @src's pages directly).
+ */
+struct bio *rdm_bio_bounce_range_to(struct bio *src, struct block_device *bdev,
+				    sector_t sector, u32 bio_off, u32 len,
+				    struct bio_set *bs, bio_end_io_t *end_io,
+				    struct bvec_iter *src_iter)
+{
+	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct bio *bio;
+
+	if (!len || nr > BIO_MAX_VECS)
+		return NULL;
+	bio = bio_alloc_bioset(bdev, nr, REQ_OP_READ | (src->bi_opf & REQ_SYNC),
+			       GFP_NOIO, bs);
+	if (!bio)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		struct page *page = alloc_page(GFP_NOIO | __GFP_NOWARN);
+
+		if (!page) {
+			bio_free_pages(bio);
+			bio_put(bio);
+			return NULL;
+		}
+		__bio_add_page(bio, page, min_t(u32, len - i * PAGE_SIZE, PAGE_SIZE), 0);
+	}
+	bio_clone_blkg_association(bio, src);
+	bio->bi_ioprio = src->bi_ioprio;
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_end_io = end_io;
+	*src_iter = src->bi_iter;
+	bio_advance_iter(src, src_iter, bio_off);
+	src_iter->bi_size = len;
+	return bio;
+}
+
+/*
+ * Ends a completed bounce from rdm_bio_bounce_range_to(): if @copy, copies
+ * its data (from @sent, its iterator at submission) into @dst's range
+ * @dst_range, then frees its pages. The caller puts the bio.
+ */
+void rdm_bio_bounce_end(struct bio *dst, const struct bvec_iter *dst_range,
+			struct bio *bounce, const struct bvec_iter *sent,
+			bool copy)
+{
+	struct bvec_iter dst_iter = *dst_range, iter = *sent;
+
+	while (copy && iter.bi_size && dst_iter.bi_size) {
+		struct bio_vec src_bv = bio_iter_iovec(bounce, iter);
+		struct bio_vec dst_bv = bio_iter_iovec(dst, dst_iter);
+		unsigned int n = min(src_bv.bv_len, dst_bv.bv_len);
+		void *from = bvec_kmap_local(&src_bv);
+		void *to = bvec_kmap_local(&dst_bv);
+
+		memcpy(to, from, n);
+		kunmap_local(to);
+		kunmap_local(from);
+		flush_dcache_page(dst_bv.bv_page);
+		bio_advance_iter_single(bounce, &iter, n);
+		bio_advance_iter_single(dst, &dst_iter, n);
+	}
+	bio_free_pages(bounce);
+}
+
 /* The handle count of a target (rust/rdm/dev.rs): starts at the layer's one. */
 void rdm_count_init(refcount_t *count)
 {
@@ -298,6 +371,23 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 	bio->bi_iter.bi_sector = sector;
 	bio->bi_end_io = end_io;
 	return bio;
+}
+
+/*
+ * Synchronous own I/O (rust/rdm/io.rs, SyncIo): submits @bio, waits for it
+ * and puts it. Under submit_bio() (a target's map) the bio would only be
+ * issued once the caller returned, so the wait would never end: refused.
+ */
+int rdm_bio_submit_wait(struct bio *bio)
+{
+	int ret = -EDEADLK;
+
+	if (WARN_ON_ONCE(current->bio_list))
+		goto out;
+	ret = submit_bio_wait(bio);
+out:
+	bio_put(bio);
+	return ret;
 }
 
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)

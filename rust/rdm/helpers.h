@@ -10,6 +10,7 @@
 #include <linux/refcount_types.h>
 
 struct bio;
+struct bvec_iter;
 struct block_device;
 struct blk_crypto_key;
 struct workqueue_struct;
@@ -62,6 +63,7 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 			      blk_opf_t opf, sector_t sector, struct bio_set *bs,
 			      void (*end_io)(struct bio *bio));
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len);
+int rdm_bio_submit_wait(struct bio *bio);
 int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped);
 void rdm_dax_unmap(void *vaddr, bool vmapped);
 void rdm_pmem_write(void *dst, const void *src, size_t len);
@@ -79,5 +81,12 @@ struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
 				   sector_t sector, u32 bio_off, u32 len,
 				   struct bio_set *bs, bio_end_io_t *end_io);
 bool rdm_dev_writable(struct dm_dev *dev);
+struct bio *rdm_bio_bounce_range_to(struct bio *src, struct block_device *bdev,
+				    sector_t sector, u32 bio_off, u32 len,
+				    struct bio_set *bs, bio_end_io_t *end_io,
+				    struct bvec_iter *src_iter);
+void rdm_bio_bounce_end(struct bio *dst, const struct bvec_iter *dst_range,
+			struct bio *bounce, const struct bvec_iter *sent,
+			bool copy);
 
 #endif

@@ -418,3 +418,81 @@ impl<C> Drop for IoPool<C> {
         unsafe { Handles::put(self.handles) };
     }
 }
+
+/// Synchronous target-owned I/O, for process-context work that needs the
+/// answer before it goes on: a RAID rewriting a bad range from another copy
+/// and reading it back, as md's `fix_read_error()` does with
+/// `sync_page_io()`. The request borrows the device, the buffer and this
+/// bio_set until it completed, so none can go away under it.
+///
+/// # Invariants
+///
+/// `bs` was initialised by `bioset_init()` with bvecs and a rescuer, and is
+/// exited only by `drop`; no request is in flight then (each borrows
+/// `self` until it completed).
+pub(crate) struct SyncIo {
+    bs: Pin<KBox<Opaque<bindings::bio_set>>>,
+}
+
+// SAFETY: bio_set allocation is thread-safe (mempool-backed).
+unsafe impl Send for SyncIo {}
+// SAFETY: as above; `&SyncIo` only allocates from it.
+unsafe impl Sync for SyncIo {}
+
+impl SyncIo {
+    /// Process context.
+    pub(crate) fn new() -> Result<Self> {
+        let bs = KBox::pin(Opaque::<bindings::bio_set>::zeroed(), GFP_KERNEL)?;
+        // SAFETY: `bs` is zeroed memory for a bio_set at a stable address,
+        // as bioset_init() expects.
+        to_result(unsafe { bindings::rdm_bioset_init_own(bs.get(), 0) })?;
+        // INVARIANT: initialised above.
+        Ok(Self { bs })
+    }
+
+    /// Does `op` on `buf` at `sector` of `dev` and waits for it. Process
+    /// context, and not under `submit_bio()` (a target's `map`): there the
+    /// request would only be issued after the caller returns, so it is
+    /// refused with `EDEADLK`. `EROFS` for a write to a device the table
+    /// opened read-only; `EINVAL` for a flush with data or data I/O without.
+    pub(crate) fn io(&self, dev: &DmDev, op: IoOp, sector: Sector, buf: &mut IoBuf) -> Result {
+        kernel::task::might_sleep();
+        let opf = match (op, buf.len()) {
+            (IoOp::Flush, 0) => bindings::REQ_OP_WRITE | bindings::REQ_PREFLUSH,
+            (IoOp::Read, 1..) => bindings::REQ_OP_READ,
+            (IoOp::Write, 1..) => bindings::REQ_OP_WRITE,
+            (IoOp::WriteFua, 1..) => bindings::REQ_OP_WRITE | bindings::REQ_FUA,
+            _ => return Err(EINVAL),
+        } | bindings::REQ_SYNC;
+        if op != IoOp::Read && !dev.writable() {
+            return Err(EROFS);
+        }
+        // By the invariant of `IoBuf`, at most 256 pages: fits `unsigned short`.
+        let nr_vecs = buf.pages.len() as u16;
+        // SAFETY: `dev` holds its block device; `bs` has bvecs; GFP_NOIO
+        // from the bio_set's mempool does not fail. No end_io: the wait
+        // below sets its own.
+        let bio = unsafe {
+            bindings::rdm_bio_alloc_own(dev.bdev(), nr_vecs, opf, sector, self.bs.get(), None)
+        };
+        let bio = NonNull::new(bio).ok_or(ENOMEM)?;
+        let mut left = buf.len();
+        for page in buf.pages.iter() {
+            let n = left.min(PAGE_SIZE);
+            // SAFETY: the bio has room for one vec per page; the page is
+            // owned by `buf`, borrowed mutably until the request completed.
+            unsafe { bindings::rdm_bio_add_page(bio.as_ptr(), page.as_ptr().cast(), n as u32) };
+            left -= n;
+        }
+        // SAFETY: the bio is complete and ours; the helper submits it, waits
+        // for it and puts it (or only puts it, under submit_bio()).
+        to_result(unsafe { bindings::rdm_bio_submit_wait(bio.as_ptr()) })
+    }
+}
+
+impl Drop for SyncIo {
+    fn drop(&mut self) {
+        // SAFETY: initialised by the type invariant; no request in flight.
+        unsafe { bindings::bioset_exit(self.bs.get()) };
+    }
+}

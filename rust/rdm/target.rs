@@ -9,7 +9,10 @@
 //! [`TargetInfo`] borrow the `dm_target` for one callback only.
 
 use super::bio::{Bio, BlkStatus, EndingBio, Mapped};
-use super::clone::{new_pool, new_task_pool, CloneDone, CloneDoneTask, ClonePool, Pools};
+use super::clone::{
+    new_pool, new_recover_pool, new_task_pool, CloneDone, CloneDoneFirst, CloneDoneTask, ClonePool,
+    CloneRecover, Pools,
+};
 use super::delayed::{DelayedWork, Timers};
 use super::dev::{DevTable, DmDev};
 use super::io::{new_io_pool, IoDone, IoPool};
@@ -241,6 +244,19 @@ impl<'a, T: Target> TargetCtx<'a, T> {
     ) -> Result<ClonePool<C>> {
         let ti = self.info.ti;
         new_task_pool(self.pools, ti, done, self.devs.handles())
+    }
+
+    /// Makes a pool of target-owned clones with context `C` whose
+    /// completion `first` runs where the clone completes and may hand the
+    /// clone to `recover`, which runs in process context on a queue of the
+    /// pool's and may send it again to another device (see [`ClonePool`]).
+    pub(crate) fn clone_pool_recover<C: Send + 'static>(
+        &mut self,
+        first: CloneDoneFirst<T, C>,
+        recover: CloneRecover<T, C>,
+    ) -> Result<ClonePool<C>> {
+        let ti = self.info.ti;
+        new_recover_pool(self.pools, ti, first, recover, self.devs.handles())
     }
 
     /// Makes a pool for the target's own reads, writes and flushes with

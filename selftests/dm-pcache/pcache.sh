@@ -229,6 +229,31 @@ test_read_miss_fill() {
 	check_media
 }
 
+# A fill keeps what the backing device returned, not what the reader's
+# buffer holds when the fill copies it: under O_DIRECT that buffer is the
+# reader's own memory, and dio-race rewrites it from a second thread while
+# each read is in flight. Every later read (the ranges are hits by then)
+# must still return the backing device's bytes; with the fill copying from
+# the reader's pages (upstream's miss_read_end_req()), they come back as the
+# scribbler's pattern.
+test_read_miss_fill_ignores_the_readers_buffer() {
+	use_rust
+	fresh
+	dd if=/tmp/pc-data of="$BACKING" bs=1M seek=40 count=4 oflag=direct status=none
+	create_pc pc
+	# 64 reads of 64 KiB, each a miss with its own fill.
+	dio-race /dev/mapper/pc $((40 << 20)) 65536 64 0xa5 || fail "dio-race failed"
+	[ "$(field pc 18)" -ge 8192 ] || fail "the racing reads were not filled: $(dmsetup status pc)"
+	hits=$(field pc 11)
+	# The backing device changes under the cache: what reads back now can
+	# only come from the cache.
+	dd if=/dev/zero of="$BACKING" bs=1M seek=40 count=4 oflag=direct status=none
+	same /dev/mapper/pc 40 4
+	[ "$(field pc 11)" -ge $((hits + 8192)) ] || fail "the filled ranges were not hits: $(dmsetup status pc)"
+	dmsetup remove pc
+	check_media
+}
+
 test_data_crc() {
 	use_rust
 	fresh
@@ -405,5 +430,6 @@ test_media_to_the_c_target() {
 
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
-	test_writeback_reaches_the_backing_device test_read_miss_fill test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
+	test_writeback_reaches_the_backing_device test_read_miss_fill \
+	test_read_miss_fill_ignores_the_readers_buffer test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
 	test_corrupted_metadata_is_refused_or_rolled_back test_media_from_the_c_target test_media_to_the_c_target

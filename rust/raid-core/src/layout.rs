@@ -24,6 +24,8 @@
 //! [`MAX_COPIES`] copies. Chunks are powers of two of at least
 //! [`MIN_CHUNK_SECTORS`] (md's `PAGE_SIZE >> 9`).
 
+use core::ffi::CStr;
+
 /// Most legs of an array.
 pub const MAX_LEGS: usize = 16;
 /// Most raid10 copies (`raid10_copies`). raid1 keeps one copy per leg, up
@@ -93,15 +95,22 @@ pub enum LayoutError {
 
 impl LayoutError {
     /// A message for `DMERR` / `ti->error`.
+    /// The message, as dm-raid's `ti->error` gives it.
     pub fn message(&self) -> &'static str {
+        self.c_message().to_str().unwrap_or("")
+    }
+
+    /// [`Self::message`] as a C string (what a kernel target's constructor
+    /// reports).
+    pub fn c_message(&self) -> &'static CStr {
         match self {
-            LayoutError::TooFewLegs => "Not enough devices to satisfy specification",
-            LayoutError::TooManyLegs => "Too many raid devices",
-            LayoutError::TooFewCopies => "Bad value for 'raid10_copies'",
-            LayoutError::TooManyCopies => "Bad value for 'raid10_copies'",
-            LayoutError::ChunkNotPowerOfTwo => "Chunk size must be a power of 2",
-            LayoutError::ChunkTooSmall => "Chunk size value is too small",
-            LayoutError::LegTooSmall => "Component device(s) too small",
+            LayoutError::TooFewLegs => c"Not enough devices to satisfy specification",
+            LayoutError::TooManyLegs => c"Too many raid devices",
+            LayoutError::TooFewCopies => c"Bad value for 'raid10_copies'",
+            LayoutError::TooManyCopies => c"Bad value for 'raid10_copies'",
+            LayoutError::ChunkNotPowerOfTwo => c"Chunk size must be a power of 2",
+            LayoutError::ChunkTooSmall => c"Chunk size value is too small",
+            LayoutError::LegTooSmall => c"Component device(s) too small",
         }
     }
 }

@@ -45,6 +45,7 @@
 
 use super::layout::{Format, Layout, LayoutError, MAX_COPIES, MAX_LEGS};
 use super::read_errors::DEFAULT_MAX_READ_ERRORS;
+use core::ffi::CStr;
 use core::fmt;
 
 /// `raid1` or `raid10`.
@@ -179,57 +180,64 @@ pub enum TableError {
 
 impl TableError {
     /// The message for `ti->error` / `DMERR` (dm-raid's where it has one).
+    /// The message, as dm-raid's `ti->error` gives it.
     pub fn message(&self) -> &'static str {
+        self.c_message().to_str().unwrap_or("")
+    }
+
+    /// [`Self::message`] as a C string (what a kernel target's constructor
+    /// reports).
+    pub fn c_message(&self) -> &'static CStr {
         match self {
-            TableError::NoArguments => "No arguments",
-            TableError::UnknownRaidType => "Unrecognised raid_type",
-            TableError::BadParamCount => "Cannot understand number of RAID parameters",
-            TableError::NotEnoughParams => "Not enough raid parameters given",
-            TableError::BadDevCount => "Cannot understand number of raid devices parameters",
-            TableError::InvalidDevCount => "Invalid number of supplied raid devices",
-            TableError::TooManyDevs => "Too many raid devices (max 16)",
-            TableError::DevCountMismatch => "Supplied RAID devices does not match the count given",
-            TableError::BadChunkSize => "Bad numerical argument given for chunk_size",
-            TableError::ChunkNotPowerOfTwo => "Chunk size must be a power of 2",
-            TableError::ChunkTooSmall => "Chunk size value is too small",
-            TableError::WrongParamCount => "Wrong number of raid parameters given",
-            TableError::BadNumber => "Bad numerical argument given in raid params",
-            TableError::UnknownParam => "Unable to parse RAID parameter",
-            TableError::UnsupportedParam => "RAID parameter not supported by this target",
+            TableError::NoArguments => c"No arguments",
+            TableError::UnknownRaidType => c"Unrecognised raid_type",
+            TableError::BadParamCount => c"Cannot understand number of RAID parameters",
+            TableError::NotEnoughParams => c"Not enough raid parameters given",
+            TableError::BadDevCount => c"Cannot understand number of raid devices parameters",
+            TableError::InvalidDevCount => c"Invalid number of supplied raid devices",
+            TableError::TooManyDevs => c"Too many raid devices (max 16)",
+            TableError::DevCountMismatch => c"Supplied RAID devices does not match the count given",
+            TableError::BadChunkSize => c"Bad numerical argument given for chunk_size",
+            TableError::ChunkNotPowerOfTwo => c"Chunk size must be a power of 2",
+            TableError::ChunkTooSmall => c"Chunk size value is too small",
+            TableError::WrongParamCount => c"Wrong number of raid parameters given",
+            TableError::BadNumber => c"Bad numerical argument given in raid params",
+            TableError::UnknownParam => c"Unable to parse RAID parameter",
+            TableError::UnsupportedParam => c"RAID parameter not supported by this target",
             TableError::Duplicate(p) => match p {
-                Param::Sync => "Only one 'sync' argument allowed",
-                Param::NoSync => "Only one 'nosync' argument allowed",
-                Param::DaemonSleep => "Only one daemon_sleep argument pair allowed",
-                Param::MinRecoveryRate => "Only one min_recovery_rate argument pair allowed",
-                Param::MaxRecoveryRate => "Only one max_recovery_rate argument pair allowed",
-                Param::RegionSize => "Only one region_size argument pair allowed",
-                Param::Raid10Copies => "Only one raid10_copies argument pair allowed",
-                Param::Raid10Format => "Only one 'raid10_format' argument pair allowed",
-                Param::MaxReadErrors => "Only one max_read_errors argument pair allowed",
+                Param::Sync => c"Only one 'sync' argument allowed",
+                Param::NoSync => c"Only one 'nosync' argument allowed",
+                Param::DaemonSleep => c"Only one daemon_sleep argument pair allowed",
+                Param::MinRecoveryRate => c"Only one min_recovery_rate argument pair allowed",
+                Param::MaxRecoveryRate => c"Only one max_recovery_rate argument pair allowed",
+                Param::RegionSize => c"Only one region_size argument pair allowed",
+                Param::Raid10Copies => c"Only one raid10_copies argument pair allowed",
+                Param::Raid10Format => c"Only one 'raid10_format' argument pair allowed",
+                Param::MaxReadErrors => c"Only one max_read_errors argument pair allowed",
             },
-            TableError::SyncAndNoSync => "sync and nosync are mutually exclusive",
-            TableError::SyncAndRebuild => "sync/nosync and rebuild are mutually exclusive",
-            TableError::InvalidRebuildIndex => "Invalid rebuild index given",
-            TableError::DuplicateRebuild => "rebuild for this index already given",
-            TableError::WriteMostlyNotRaid1 => "write_mostly option is only valid for RAID1",
-            TableError::InvalidWriteMostlyIndex => "Invalid write_mostly index given",
-            TableError::DuplicateWriteMostly => "write_mostly for this index already given",
-            TableError::AllWriteMostly => "Can't set all raid1 devices to write_mostly",
-            TableError::BogusRecoveryRates => "Bogus recovery rates",
+            TableError::SyncAndNoSync => c"sync and nosync are mutually exclusive",
+            TableError::SyncAndRebuild => c"sync/nosync and rebuild are mutually exclusive",
+            TableError::InvalidRebuildIndex => c"Invalid rebuild index given",
+            TableError::DuplicateRebuild => c"rebuild for this index already given",
+            TableError::WriteMostlyNotRaid1 => c"write_mostly option is only valid for RAID1",
+            TableError::InvalidWriteMostlyIndex => c"Invalid write_mostly index given",
+            TableError::DuplicateWriteMostly => c"write_mostly for this index already given",
+            TableError::AllWriteMostly => c"Can't set all raid1 devices to write_mostly",
+            TableError::BogusRecoveryRates => c"Bogus recovery rates",
             TableError::Raid10FormatNotRaid10 => {
-                "'raid10_format' is an invalid parameter for this RAID type"
+                c"'raid10_format' is an invalid parameter for this RAID type"
             }
-            TableError::InvalidFlagsCombination => "Invalid flags combination",
-            TableError::BadRaid10Format => "Invalid 'raid10_format' value given",
-            TableError::BadRaid10Copies => "Bad value for 'raid10_copies'",
-            TableError::RegionNotPowerOfTwo => "Region size is not a power of 2",
-            TableError::RegionSmallerThanChunk => "Region size is smaller than the chunk size",
-            TableError::MetadataUnsupported => "metadata devices not supported, use -",
-            TableError::RebuildMissingDrive => "Drive designated for rebuild not specified",
-            TableError::NoDataDevs => "No data device given",
-            TableError::NotEnoughDevs => "Not enough devices to satisfy specification",
-            TableError::InsufficientRedundancy => "Insufficient redundancy to activate array",
-            TableError::Layout(e) => e.message(),
+            TableError::InvalidFlagsCombination => c"Invalid flags combination",
+            TableError::BadRaid10Format => c"Invalid 'raid10_format' value given",
+            TableError::BadRaid10Copies => c"Bad value for 'raid10_copies'",
+            TableError::RegionNotPowerOfTwo => c"Region size is not a power of 2",
+            TableError::RegionSmallerThanChunk => c"Region size is smaller than the chunk size",
+            TableError::MetadataUnsupported => c"metadata devices not supported, use -",
+            TableError::RebuildMissingDrive => c"Drive designated for rebuild not specified",
+            TableError::NoDataDevs => c"No data device given",
+            TableError::NotEnoughDevs => c"Not enough devices to satisfy specification",
+            TableError::InsufficientRedundancy => c"Insufficient redundancy to activate array",
+            TableError::Layout(e) => e.c_message(),
         }
     }
 }
