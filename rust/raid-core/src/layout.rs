@@ -197,10 +197,6 @@ impl<'a> IntoIterator for &'a Copies {
     }
 }
 
-fn u64_of(x: u128) -> u64 {
-    u64::try_from(x).unwrap_or(u64::MAX)
-}
-
 impl Layout {
     /// raid1 over `legs` legs, `2..=MAX_LEGS`.
     pub fn raid1(legs: u32) -> Result<Self, LayoutError> {
@@ -333,9 +329,10 @@ impl Layout {
 
     /// Array chunks of `dev_chunks` chunks per leg: `raid10_size()`.
     fn array_chunks(&self, dev_chunks: u64) -> u64 {
-        let v = u128::from(dev_chunks / u64::from(self.far().max(1))) * u128::from(self.legs)
-            / u128::from(self.near().max(1));
-        u64_of(v)
+        // No u128: the kernel has no 128-bit division. Overflow needs legs of
+        // 2^60 chunks.
+        (dev_chunks / u64::from(self.far().max(1))).saturating_mul(u64::from(self.legs))
+            / u64::from(self.near().max(1))
     }
 
     /// Per-leg sectors md uses of legs of `leg_sectors` (`calc_sectors()`):
@@ -346,8 +343,10 @@ impl Layout {
             return leg_sectors;
         }
         let chunks = self.array_chunks(leg_sectors >> self.chunk_shift);
-        let used = (u128::from(chunks) * u128::from(self.copies)).div_ceil(u128::from(self.legs));
-        u64_of(used << self.chunk_shift)
+        let used = chunks
+            .saturating_mul(u64::from(self.copies))
+            .div_ceil(u64::from(self.legs.max(1)));
+        used.saturating_mul(self.chunk())
     }
 
     /// The usable array size of legs of `leg_sectors` each, as md computes
@@ -357,7 +356,7 @@ impl Layout {
             return leg_sectors;
         }
         let dev_chunks = self.dev_sectors(leg_sectors) >> self.chunk_shift;
-        u64_of(u128::from(self.array_chunks(dev_chunks)) << self.chunk_shift)
+        self.array_chunks(dev_chunks).saturating_mul(self.chunk())
     }
 
     /// The per-leg size dm-raid derives from a target length `len`
@@ -368,12 +367,12 @@ impl Layout {
         if !self.raid10 {
             return Some(len);
         }
-        let dev = u128::from(len) * u128::from(self.copies);
-        let legs = u128::from(self.legs);
+        let dev = len.checked_mul(u64::from(self.copies))?;
+        let legs = u64::from(self.legs.max(1));
         if dev % legs != 0 {
             return None;
         }
-        u64::try_from(dev / legs).ok()
+        Some(dev / legs)
     }
 
     /// Sectors from `virt` to the next chunk boundary (raid10), where an
@@ -578,10 +577,8 @@ impl Mapping {
             }
             chunk = sector >> l.chunk_shift;
         }
-        let vchunk = (u128::from(chunk) * u128::from(disks) + u128::from(dev)) / u128::from(nc);
-        let virt = u64::try_from(vchunk << l.chunk_shift)
-            .ok()?
-            .checked_add(offset)?;
+        let vchunk = chunk.checked_mul(disks)?.checked_add(dev)? / nc.max(1);
+        let virt = vchunk.checked_mul(l.chunk())?.checked_add(offset)?;
         // Sectors of no chunk (the tail of a leg) decode to something that
         // does not map back: only a sector that maps back is data.
         let copies = self.map(virt)?;

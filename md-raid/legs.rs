@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The legs of the array and what the I/O paths need to know of them
+//! (upstream: the `rdev` flags and counters of md's raid1/raid10 confs):
+//! which are present and which faulty (atomics: a write's completion fails
+//! a leg in interrupt context), reads in flight per leg for the balancer,
+//! and, under a lock taken in process context only, each leg's decaying
+//! read-error counts and bad ranges.
+
+use crate::raid_core::{
+    choose, BadRanges, Candidate, LegErrors, LegSector, LegState, Mapping, MAX_LEGS,
+};
+use crate::rdm::DmDev;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::prelude::*;
+
+/// Bad ranges kept per leg: a full table fails the leg (md does the same
+/// when it cannot record a bad block).
+pub(crate) const BAD_RANGES: usize = 64;
+
+/// The bit of leg `leg` in a leg mask.
+pub(crate) fn bit(leg: u32) -> u64 {
+    1u64.checked_shl(leg).unwrap_or(0)
+}
+
+/// One slot of the table.
+pub(crate) struct Leg {
+    /// `None` for a `- -` slot: the array runs without it.
+    pub(crate) dev: Option<DmDev>,
+    /// Reads in flight on the leg, for the balancer.
+    pub(crate) pending: AtomicU32,
+}
+
+/// What the process-context paths keep per leg.
+#[derive(Default)]
+pub(crate) struct LegHealth {
+    pub(crate) errors: LegErrors,
+    pub(crate) bad: BadRanges<BAD_RANGES>,
+}
+
+/// The legs, their health bits and the geometry over them.
+///
+/// # Invariants
+///
+/// `legs.len()` is the layout's leg count (at most [`MAX_LEGS`]); `present`
+/// has the bits of the slots with a device; `faulty` only ever gains bits
+/// of present legs, and never the last bit that keeps a copy of every
+/// chunk readable (`fail`), except through the `recover` message.
+pub(crate) struct Legs {
+    pub(crate) map: Mapping,
+    pub(crate) legs: KVec<Leg>,
+    pub(crate) present: u64,
+    pub(crate) faulty: AtomicU64,
+    /// Bumped on every change of `faulty`, for the event work.
+    pub(crate) changes: AtomicU64,
+}
+
+impl Legs {
+    /// The legs a read may use: present and not faulty.
+    pub(crate) fn usable(&self) -> u64 {
+        self.present & !self.faulty.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn dev(&self, leg: u32) -> Option<&DmDev> {
+        self.legs.get(leg as usize)?.dev.as_ref()
+    }
+
+    /// Fails `leg` unless it is gone already or the array would lose the
+    /// last readable copy of some chunk without it (md's `enough()` in
+    /// `raid1_error()` / `raid10_error()`: the last good copy is never
+    /// failed). Returns whether this call failed it. Any context.
+    pub(crate) fn fail(&self, leg: u32) -> bool {
+        let b = bit(leg);
+        let layout = self.map.layout();
+        let mut cur = self.faulty.load(Ordering::Acquire);
+        loop {
+            if cur & b != 0 || self.present & b == 0 {
+                return false;
+            }
+            if !layout.has_enough(self.present & !(cur | b)) {
+                return false;
+            }
+            match self
+                .faulty
+                .compare_exchange(cur, cur | b, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    self.changes.fetch_add(1, Ordering::Release);
+                    return true;
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Takes `leg` back into the array (the `recover` message; no data is
+    /// copied to it: without a rebuild this is for a leg that missed no
+    /// writes, such as one failed by hand).
+    pub(crate) fn revive(&self, leg: u32) -> bool {
+        let b = bit(leg);
+        if self.present & b == 0 {
+            return false;
+        }
+        let was = self.faulty.fetch_and(!b, Ordering::AcqRel);
+        if was & b != 0 {
+            self.changes.fetch_add(1, Ordering::Release);
+        }
+        was & b != 0
+    }
+
+    /// The copy of `virt` to read `sectors` from, among the legs in
+    /// `usable` not in `exclude`, and not holding a bad range in the read
+    /// (`health` is `None` when no leg has any: the hot path skips the
+    /// lock). Least pending reads wins (all legs count as non-rotational:
+    /// md's choice for SSDs and RAM disks).
+    pub(crate) fn choose(
+        &self,
+        virt: u64,
+        sectors: u64,
+        exclude: u64,
+        health: Option<&[LegHealth]>,
+    ) -> Option<LegSector> {
+        let copies = self.map.map(virt)?;
+        let usable = self.usable();
+        let mut cands = [Candidate {
+            leg: 0,
+            state: LegState::Missing,
+            phys: 0,
+            bad: false,
+            pending: 0,
+            head: 0,
+            rotational: false,
+        }; MAX_LEGS];
+        let mut n = 0;
+        for c in copies.iter() {
+            let Some(slot) = cands.get_mut(n) else { break };
+            let state = if usable & bit(c.leg) != 0 {
+                LegState::InSync
+            } else if self.present & bit(c.leg) != 0 {
+                LegState::Faulty
+            } else {
+                LegState::Missing
+            };
+            let bad = health
+                .and_then(|h| h.get(c.leg as usize))
+                .is_some_and(|h| h.bad.check(c.phys, sectors).is_some());
+            let pending = self
+                .legs
+                .get(c.leg as usize)
+                .map_or(0, |l| l.pending.load(Ordering::Relaxed));
+            *slot = Candidate {
+                leg: c.leg,
+                state,
+                phys: c.phys,
+                bad,
+                pending,
+                head: 0,
+                rotational: false,
+            };
+            n += 1;
+        }
+        let i = choose(cands.get(..n)?, sectors, exclude)?;
+        copies.get(i)
+    }
+}

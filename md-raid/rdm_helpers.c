@@ -1,0 +1,1 @@
+#include "../rust/rdm/helpers.c"
