@@ -22,6 +22,8 @@ struct Good {
     tick: super::rdm::DelayedWork,
     legs: super::rdm::ClonePool<u8>,
     fills: super::rdm::ClonePool<()>,
+    reads: super::rdm::ClonePool<u8>,
+    sync: super::rdm::SyncIo,
 }
 
 impl Good {
@@ -36,6 +38,32 @@ impl Good {
             return Err(EIO);
         }
         status
+    }
+
+    fn read_first(&self, tries: u8, status: Result) -> super::rdm::CloneEnd<u8> {
+        match status {
+            Ok(()) => super::rdm::CloneEnd::Done(Ok(())),
+            Err(_) => super::rdm::CloneEnd::Recover(tries),
+        }
+    }
+
+    /// A recovery retries on a device of the target's, after its own
+    /// synchronous I/O.
+    fn read_recover<'t>(
+        &'t self,
+        tries: u8,
+        status: Result,
+        _data: &super::rdm::CloneData<'_>,
+    ) -> super::rdm::Recovery<'t, u8> {
+        if tries > 2 {
+            return super::rdm::Recovery::Done(status);
+        }
+        if let Ok(mut buf) = super::rdm::IoBuf::new(512, GFP_KERNEL) {
+            let _ = self
+                .sync
+                .io(&self.fx.dev, super::rdm::IoOp::Read, 0, &mut buf);
+        }
+        super::rdm::Recovery::Retry(&self.fx.dev, 0, tries + 1)
     }
 
     fn on_tick(&self, ti: &TargetInfo<'_>) {
@@ -61,8 +89,12 @@ impl Target for Good {
         let fills = ti
             .clone_pool_task(Self::fill_done)
             .map_err(|_| CtrError::oom())?;
+        let reads = ti
+            .clone_pool_recover(Self::read_first, Self::read_recover)
+            .map_err(|_| CtrError::oom())?;
+        let sync = super::rdm::SyncIo::new().map_err(|_| CtrError::oom())?;
         let fx = Fx::new(ti)?;
-        Ok(try_pin_init!(Self { fx <- fx, tick, legs, fills }? CtrError))
+        Ok(try_pin_init!(Self { fx <- fx, tick, legs, fills, reads, sync }? CtrError))
     }
 
     fn map<'a>(&'a self, _ti: &IoInfo<'a>, mut bio: super::rdm::Bio<'a, Note>) -> Mapped<'a> {
@@ -81,6 +113,27 @@ impl Target for Good {
                 }
                 Err(bio) => bio.kill(),
             },
+            Op::Other if note.sectors > 8 => match self.reads.clone_bio(bio, &fx.dev, 0, 0) {
+                Ok(chained) => {
+                    let (deferred, mapped) = chained.defer_with(note);
+                    deferred.end(Ok(()));
+                    mapped
+                }
+                Err((bio, _)) => bio.kill(),
+            },
+            Op::Discard if note.sectors > 8 => {
+                match self
+                    .fills
+                    .clone_range_bounced(bio, &fx.dev, 0, (0, 512), ())
+                {
+                    Ok(chained) => {
+                        let (deferred, mapped) = chained.defer_with(note);
+                        deferred.end(Ok(()));
+                        mapped
+                    }
+                    Err((bio, ())) => bio.kill(),
+                }
+            }
             Op::Discard => match self.fills.clone_range(bio, &fx.dev, 0, (0, 512), ()) {
                 Ok(chained) => {
                     let (deferred, mapped) = chained.defer_with(note);
