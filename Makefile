@@ -4,7 +4,7 @@
 # `make` builds the modules (after the cached test kernel); `make help` lists
 # the rest. KDIR=<Rust-enabled 7.2 build tree> builds against another kernel.
 
-.PHONY: all modules setup kernel check demo bench bench-pcache powercut fuzz test-user clippy clean help
+.PHONY: all modules setup kernel check demo bench bench-pcache powercut raid-errors fuzz test-user clippy clean help
 
 all: modules
 
@@ -35,6 +35,9 @@ bench-pcache:
 powercut: modules
 	scripts/powercut.sh $(CYCLES)
 
+raid-errors: modules
+	scripts/raid-errors.sh $(ERRORS)
+
 fuzz:
 	scripts/fuzz.sh
 
@@ -53,6 +56,7 @@ help:
 	@echo '  make bench      fio: Rust vs upstream C dm-inlinecrypt, with ratios'
 	@echo '  make bench-pcache   fio: Rust vs upstream C dm-pcache (data_crc off/on, raw pmem), with ratios'
 	@echo '  make powercut   power cuts under dm-pcache in QEMU (CYCLES=200); prints cycles, writes checked, lost'
+	@echo '  make raid-errors  read errors injected under raid_rs in QEMU (ERRORS=10000); prints injected, corrected, wrong bytes'
 	@echo '  make fuzz       fuzz the pcache format decoders (FUZZ_SECONDS=60)'
 	@echo '  make setup      install packages, bindgen and the 7.2 kernel source'
 	@echo '  make kernel     build the minimal Rust-enabled test kernel (cached)'

@@ -100,6 +100,7 @@ pub(crate) struct Raid {
     pub(crate) has_bad: AtomicBool,
     pub(crate) spans: WriteSpans,
     pub(crate) reads: ClonePool<ReadCtx>,
+    /// Copies of writes; a failed copy is handled in process context.
     pub(crate) writes: ClonePool<WriteCtx>,
     pub(crate) sync_io: SyncIo,
     /// Raises a dm event (process context) after a health change.
@@ -194,6 +195,8 @@ fn open_legs(
             Leg {
                 dev,
                 pending: AtomicU32::new(0),
+                corrected: AtomicU64::new(0),
+                uncorrectable: AtomicU64::new(0),
             },
             GFP_KERNEL,
         )
@@ -294,7 +297,9 @@ impl Target for Raid {
         let reads = ti
             .clone_pool_recover(Self::read_done, Self::read_recover)
             .map_err(oom)?;
-        let writes = ti.clone_pool(Self::write_done).map_err(oom)?;
+        let writes = ti
+            .clone_pool_recover(Self::write_done, Self::write_recover)
+            .map_err(oom)?;
         let sync_io = SyncIo::new().map_err(oom)?;
         let event = ti.delayed_work(|_, ti| ti.raise_event()).map_err(oom)?;
         ti.set_num_flush_bios(1);
@@ -391,7 +396,12 @@ impl Target for Raid {
                 Ok(())
             }
             [cmd, leg] if cmd.eq_ignore_ascii_case("recover") => {
+                // Only a failed leg: the counts and bad marks of one in
+                // service say which of its ranges hold stale data.
                 let leg = self.leg_index(leg)?;
+                if self.legs.faulty.load(Relaxed) & bit(leg) == 0 {
+                    return Err(EINVAL);
+                }
                 if let Some(h) = self.health.lock().get_mut(leg as usize) {
                     *h = LegHealth::default();
                 }
@@ -424,9 +434,14 @@ impl Target for Raid {
                     s.legs_failed.load(Relaxed),
                 );
                 let health = self.health.lock();
-                for (i, h) in health.iter().enumerate() {
-                    let (c, u) = h.errors.totals();
-                    let _ = write!(out, " leg{i} {c}:{u}:{}", h.bad.len());
+                for (i, (h, leg)) in health.iter().zip(self.legs.legs.iter()).enumerate() {
+                    let _ = write!(
+                        out,
+                        " leg{i} {}:{}:{}",
+                        leg.corrected.load(Relaxed),
+                        leg.uncorrectable.load(Relaxed),
+                        h.bad.len()
+                    );
                 }
                 Ok(())
             }

@@ -29,6 +29,9 @@ pub(crate) struct Leg {
     pub(crate) dev: Option<DmDev>,
     /// Reads in flight on the leg, for the balancer.
     pub(crate) pending: AtomicU32,
+    /// Lifetime read-error counts (never decayed, kept by `recover`).
+    pub(crate) corrected: AtomicU64,
+    pub(crate) uncorrectable: AtomicU64,
 }
 
 /// What the process-context paths keep per leg.

@@ -23,8 +23,8 @@
 //! starting over if one did. Its own I/O goes to the legs only, from the
 //! recovery queue, never through this device, and never from `map`.
 
-use crate::legs::bit;
-use crate::raid_core::{ErrorKind, Verdict};
+use crate::legs::{bit, LegHealth};
+use crate::raid_core::{ErrorKind, FailReason, Verdict};
 use crate::raid_write::Span;
 use crate::rdm::{
     noio, Bio, CloneData, CloneEnd, IoBuf, IoOp, Mapped, Recovery, IO_MAX_BYTES, SECTOR_SHIFT,
@@ -38,6 +38,10 @@ use kernel::time::{delay::fsleep, Delta};
 /// range is given up on that leg (marked bad there).
 const REPAIR_ATTEMPTS: u32 = 8;
 
+/// Polls of 200 us a repair waits for writes in flight over its range
+/// before it counts an attempt (2 s).
+const IDLE_WAIT_POLLS: u32 = 10_000;
+
 /// What a read clone carries.
 pub(crate) struct ReadCtx {
     virt: u64,
@@ -49,18 +53,50 @@ pub(crate) struct ReadCtx {
     failed: u64,
 }
 
+/// What a read of a range can get, given the bad ranges of its copies.
+enum Plan {
+    /// Some copy has no bad range in it.
+    Whole,
+    /// Only this many sectors from the start are clean on some copy.
+    Prefix(u64),
+    /// This many sectors from the start are bad on every usable copy.
+    Bad(u64),
+}
+
+/// A read is repaired (and its unreadable part found) in blocks of this
+/// many sectors when a larger piece fails, as md's `fix_read_error()` goes
+/// page by page.
+const BLOCK_SECTORS: u64 = 8;
+
 impl Raid {
-    /// Sends a read to one copy.
-    pub(crate) fn read<'a>(&'a self, bio: Bio<'a, PerIo>, virt: u64) -> Mapped<'a> {
-        let sectors = u64::from(bio.sectors());
+    /// Sends a read to one copy. A read over bad ranges is cut at their
+    /// edges (`dm_accept_partial_bio()`: dm core sends the rest as another
+    /// bio), so that only the sectors bad on every copy fail.
+    pub(crate) fn read<'a>(&'a self, mut bio: Bio<'a, PerIo>, virt: u64) -> Mapped<'a> {
+        let mut sectors = u64::from(bio.sectors());
         let chosen = if self.has_bad.load(Relaxed) {
             let health = self.health.lock();
+            match self.plan(virt, sectors, &health) {
+                Plan::Whole => {}
+                Plan::Prefix(n) => {
+                    if bio.accept_partial(n as u32).is_err() {
+                        return bio.kill();
+                    }
+                    sectors = n;
+                }
+                Plan::Bad(n) => {
+                    drop(health);
+                    // The rest of the bio may well be readable.
+                    let _ = bio.accept_partial(n as u32);
+                    return bio.kill();
+                }
+            }
             self.legs.choose(virt, sectors, 0, Some(&health[..]))
         } else {
             self.legs.choose(virt, sectors, 0, None)
         };
         let Some(c) = chosen else {
-            // No readable copy (every one failed, missing or bad here).
+            // No readable copy (every one failed or missing).
             return bio.kill();
         };
         let Some(dev) = self.legs.dev(c.leg) else {
@@ -84,6 +120,34 @@ impl Raid {
                 self.pending(c.leg, false);
                 bio.kill()
             }
+        }
+    }
+
+    /// How much of `sectors` at `virt` some usable copy can serve.
+    fn plan(&self, virt: u64, sectors: u64, health: &[LegHealth]) -> Plan {
+        let Some(copies) = self.legs.map.map(virt) else {
+            return Plan::Bad(sectors);
+        };
+        let usable = self.legs.usable();
+        let (mut clean, mut bad) = (0, sectors);
+        for c in copies.iter().filter(|c| usable & bit(c.leg) != 0) {
+            let Some(h) = health.get(c.leg as usize) else {
+                continue;
+            };
+            match h.bad.check(c.phys, sectors) {
+                None => return Plan::Whole,
+                Some((first, len)) => {
+                    let ok = first.saturating_sub(c.phys);
+                    clean = clean.max(ok);
+                    if ok == 0 {
+                        bad = bad.min(first.saturating_add(len).saturating_sub(c.phys));
+                    }
+                }
+            }
+        }
+        match clean {
+            0 => Plan::Bad(bad.clamp(1, sectors)),
+            n => Plan::Prefix(n.min(sectors)),
         }
     }
 
@@ -123,24 +187,25 @@ impl Raid {
                 self.legs
                     .choose(ctx.virt, ctx.sectors, ctx.tried, Some(&health[..]))
             };
-            if let Some(dev) = next.and_then(|c| Some((c, self.legs.dev(c.leg)?))) {
-                let (c, dev) = dev;
+            if let Some((c, dev)) = next.and_then(|c| Some((c, self.legs.dev(c.leg)?))) {
                 ctx.tried |= bit(c.leg);
                 ctx.leg = c.leg;
+                // Given back by `read_done`, also if the retry cannot be sent.
                 self.pending(c.leg, true);
                 return Recovery::Retry(dev, c.phys, ctx);
             }
-            // No copy left to read: the range is bad on every leg that
-            // failed it, and the read fails.
+            // No copy left to read: the read fails, and each leg that
+            // failed it gets its unreadable blocks marked bad.
             for leg in self.legs_in(ctx.failed) {
-                self.record(leg, ctx.virt, ctx.sectors, ErrorKind::Uncorrectable);
+                self.mark_unreadable(leg, ctx.virt, ctx.sectors);
+                self.count_error(leg, ErrorKind::Uncorrectable);
             }
             self.stats.uncorrectable_reads.fetch_add(1, Relaxed);
             return Recovery::Done(Err(EIO));
         }
         for leg in self.legs_in(ctx.failed) {
             let kind = self.fix_read_error(ctx.leg, leg, ctx.virt, ctx.sectors);
-            self.record(leg, ctx.virt, ctx.sectors, kind);
+            self.count_error(leg, kind);
         }
         Recovery::Done(Ok(()))
     }
@@ -149,19 +214,62 @@ impl Raid {
         (0..self.legs.legs.len() as u32).filter(move |l| mask & bit(*l) != 0)
     }
 
-    /// Rewrites `sectors` at `virt` on `bad` from `good`, a piece at a time,
-    /// and verifies each piece (md's `fix_read_error()`).
+    /// Rewrites `sectors` at `virt` on `bad` from `good` and verifies them
+    /// (md's `fix_read_error()`): a piece at a time, and a piece that cannot
+    /// be fixed whole block by block, so that only the blocks that cannot
+    /// be fixed are marked bad (the others are cleared).
     fn fix_read_error(&self, good: u32, bad: u32, virt: u64, sectors: u64) -> ErrorKind {
+        let mut kind = ErrorKind::Corrected;
         let piece = (IO_MAX_BYTES >> SECTOR_SHIFT) as u64;
-        let mut done = 0;
-        while done < sectors {
-            let n = piece.min(sectors - done);
-            if self.repair(good, bad, virt + done, n) != ErrorKind::Corrected {
-                return ErrorKind::Uncorrectable;
+        for (at, n) in pieces(virt, sectors, piece) {
+            if self.repair(good, bad, at, n) == ErrorKind::Corrected {
+                self.clear_mark(bad, at, n);
+                continue;
             }
-            done += n;
+            for (b, m) in pieces(at, n, BLOCK_SECTORS) {
+                if n > BLOCK_SECTORS && self.repair(good, bad, b, m) == ErrorKind::Corrected {
+                    self.clear_mark(bad, b, m);
+                } else {
+                    kind = ErrorKind::Uncorrectable;
+                    self.mark_bad(bad, b, m);
+                }
+            }
         }
-        ErrorKind::Corrected
+        kind
+    }
+
+    /// Marks the blocks of `sectors` at `virt` that `leg` cannot read: a
+    /// read of a single block is that block; a longer one is read again
+    /// block by block.
+    fn mark_unreadable(&self, leg: u32, virt: u64, sectors: u64) {
+        if sectors <= BLOCK_SECTORS {
+            self.mark_bad(leg, virt, sectors);
+            return;
+        }
+        let phys = self
+            .legs
+            .map
+            .map(virt)
+            .and_then(|c| c.on_leg(leg))
+            .map(|c| c.phys);
+        let (Some(phys), Some(dev)) = (phys, self.legs.dev(leg)) else {
+            return;
+        };
+        let Ok(mut buf) = noio(|| IoBuf::new((BLOCK_SECTORS << SECTOR_SHIFT) as usize, GFP_KERNEL))
+        else {
+            self.mark_bad(leg, virt, sectors);
+            return;
+        };
+        for (b, m) in pieces(0, sectors, BLOCK_SECTORS) {
+            let probe = if m == BLOCK_SECTORS {
+                self.sync_io.io(dev, IoOp::Read, phys + b, &mut buf)
+            } else {
+                Err(EIO)
+            };
+            if probe.is_err() {
+                self.mark_bad(leg, virt + b, m);
+            }
+        }
     }
 
     /// One piece of a repair: waits until no write over the range is in
@@ -189,12 +297,16 @@ impl Raid {
         };
         for _ in 0..REPAIR_ATTEMPTS {
             // Writes already in flight complete on their own (they are on
-            // the legs' queues, or in a submitter's list it will issue).
-            while !self.spans.idle(span) {
+            // the legs' queues, or in a submitter's list it will issue);
+            // a steady stream of them costs this attempt after a while.
+            let mut waited = 0;
+            while !self.spans.idle(span) && waited < IDLE_WAIT_POLLS {
                 fsleep(Delta::from_micros(200));
+                waited += 1;
             }
             let started = self.spans.started(span);
             if !self.spans.idle(span) {
+                self.stats.repair_races.fetch_add(1, Relaxed);
                 continue;
             }
             if self
@@ -225,46 +337,26 @@ impl Raid {
         ErrorKind::Uncorrectable
     }
 
-    /// Counts a read error of `kind` on `leg` for the range at `virt`: a
-    /// corrected one clears the range's bad mark, an uncorrectable one sets
-    /// it. Fails the leg when the counts say so, or when its bad ranges are
-    /// full (unless it holds the last copy of something).
-    fn record(&self, leg: u32, virt: u64, sectors: u64, kind: ErrorKind) {
-        let Some(phys) = self.legs.map.map(virt).and_then(|c| c.on_leg(leg)) else {
-            return;
-        };
-        let now = self.now_secs();
-        let mut fail = None;
-        {
-            let mut health = self.health.lock();
-            let Some(h) = health.get_mut(leg as usize) else {
-                return;
-            };
-            if let Verdict::Fail { reason } = h.errors.record(kind, now, self.limits) {
-                fail = Some(reason);
-            }
+    /// Counts a read error of `kind` on `leg` (once per failed read, as md
+    /// does) and fails the leg when the counts say so.
+    fn count_error(&self, leg: u32, kind: ErrorKind) {
+        if let Some(l) = self.legs.legs.get(leg as usize) {
             match kind {
-                ErrorKind::Corrected => {
-                    // Full: the range stays marked, reads avoid it a while.
-                    let _ = h.bad.clear(phys.phys, sectors);
-                }
-                ErrorKind::Uncorrectable => {
-                    if h.bad.add(phys.phys, sectors).is_err() {
-                        fail = fail.or(Some(crate::raid_core::FailReason::ReadErrors {
-                            count: h.errors.current(now).1,
-                            max: self.limits.max_read_errors,
-                        }));
-                    }
-                    self.has_bad.store(true, SeqCst);
-                }
-            }
+                ErrorKind::Corrected => l.corrected.fetch_add(1, Relaxed),
+                ErrorKind::Uncorrectable => l.uncorrectable.fetch_add(1, Relaxed),
+            };
         }
-        if let Some(reason) = fail {
+        let now = self.now_secs();
+        let verdict = match self.health.lock().get_mut(leg as usize) {
+            Some(h) => h.errors.record(kind, now, self.limits),
+            None => return,
+        };
+        if let Verdict::Fail { reason } = verdict {
+            let (count, max) = match reason {
+                FailReason::ReadErrors { count, max }
+                | FailReason::CorrectedBurst { count, max } => (count, max),
+            };
             if self.legs.fail(leg) {
-                let (count, max) = match reason {
-                    crate::raid_core::FailReason::ReadErrors { count, max }
-                    | crate::raid_core::FailReason::CorrectedBurst { count, max } => (count, max),
-                };
                 pr_err!(
                     "raid_rs: leg {leg}: read errors exceeded the threshold [cur {count}:max {max}], failing it\n"
                 );
@@ -272,6 +364,43 @@ impl Raid {
             }
         }
     }
+
+    /// Marks `sectors` at `virt` bad on `leg`: reads avoid it there until
+    /// a write or a repair puts good data back. A full table fails the leg
+    /// (unless it holds the last copy of something).
+    pub(crate) fn mark_bad(&self, leg: u32, virt: u64, sectors: u64) {
+        let Some(phys) = self.legs.map.map(virt).and_then(|c| c.on_leg(leg)) else {
+            return;
+        };
+        let full = match self.health.lock().get_mut(leg as usize) {
+            Some(h) => h.bad.add(phys.phys, sectors).is_err(),
+            None => return,
+        };
+        self.has_bad.store(true, SeqCst);
+        if full && self.legs.fail(leg) {
+            pr_err!("raid_rs: leg {leg}: no room for another bad range, failing it\n");
+            self.leg_failed(leg);
+        }
+    }
+
+    fn clear_mark(&self, leg: u32, virt: u64, sectors: u64) {
+        let Some(phys) = self.legs.map.map(virt).and_then(|c| c.on_leg(leg)) else {
+            return;
+        };
+        if let Some(h) = self.health.lock().get_mut(leg as usize) {
+            // Full: the range stays marked, reads avoid it a while.
+            let _ = h.bad.clear(phys.phys, sectors);
+        }
+    }
+}
+
+/// `sectors` from `at` in pieces of at most `piece` sectors.
+fn pieces(at: u64, sectors: u64, piece: u64) -> impl Iterator<Item = (u64, u64)> {
+    let piece = piece.max(1);
+    (0..sectors.div_ceil(piece)).map(move |i| {
+        let off = i * piece;
+        (at + off, piece.min(sectors - off))
+    })
 }
 
 /// Whether the first `len` bytes of two buffers are equal.

@@ -2,9 +2,11 @@
 
 //! Writes and flushes (upstream: `raid1_write_request()`,
 //! `raid10_write_request()` and their end_io): a clone to every usable copy,
-//! completed when all have. A copy that fails fails its leg and the write
-//! still succeeds while another copy holds it; the last copy is never
-//! failed, so its error fails the write.
+//! completed when all have, successful when at least one copy took it (md's
+//! `R1BIO_Uptodate`). A copy that fails fails its leg; a leg that holds the
+//! last copy of some chunk is never failed, and gets the range marked bad
+//! instead (md's `narrow_write_error()`), so reads go to the copy that took
+//! the write.
 //!
 //! Writes in flight are also counted per span of the array, so that a
 //! read-error repair can tell whether a write overlapped its rewrite (see
@@ -12,10 +14,11 @@
 //! `freeze_array()` came to deadlock against I/O it waited for.
 
 use crate::legs::bit;
-use crate::rdm::{Bio, ChainedBio, Mapped};
+use crate::rdm::{noio, Bio, ChainedBio, CloneData, CloneEnd, Mapped, Recovery};
 use crate::{PerIo, Raid};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// A span is 2^11 sectors (1 MiB) of the array; spans share [`SLOTS`]
 /// counters by their index modulo the count: a collision only makes a
@@ -92,15 +95,42 @@ impl WriteSpans {
     }
 }
 
-/// What a write clone carries: the leg it went to.
+/// A write to several copies: it succeeds when at least one copy took it
+/// (md's `R1BIO_Uptodate`), which only the last copy to complete can tell.
+pub(crate) struct WriteAll {
+    /// Copies not completed yet, plus one while `map` still sends them.
+    left: AtomicU32,
+    /// Copies that took the write.
+    ok: AtomicU32,
+}
+
+/// What a write clone carries.
 pub(crate) struct WriteCtx {
     leg: u32,
+    span: Option<Span>,
+    all: Option<Arc<WriteAll>>,
 }
 
 /// A write bio before and after its first clone.
 enum WriteBio<'a> {
     Plain(Bio<'a, PerIo>),
     Chained(ChainedBio<'a, PerIo>),
+}
+
+/// How one copy of a write ends for the whole write: `Ok` unless it is the
+/// last copy to complete and no copy took the write.
+fn copy_done(all: Option<&WriteAll>, took: bool) -> Result {
+    let Some(all) = all else {
+        return if took { Ok(()) } else { Err(EIO) };
+    };
+    if took {
+        all.ok.fetch_add(1, SeqCst);
+    }
+    // Counted before `left` drops: the last copy sees every success.
+    if all.left.fetch_sub(1, SeqCst) == 1 && all.ok.load(SeqCst) == 0 {
+        return Err(EIO);
+    }
+    Ok(())
 }
 
 impl Raid {
@@ -130,35 +160,56 @@ impl Raid {
                 }
             }
         }
-        let span = bio.has_data().then_some(Span { virt, sectors });
         if n == 0 {
             return bio.kill();
         }
+        // One copy decides alone; several share a count (`map` holds one
+        // until every copy is sent).
+        let all = if n > 1 {
+            let all = WriteAll {
+                left: AtomicU32::new(n as u32 + 1),
+                ok: AtomicU32::new(0),
+            };
+            match noio(|| Arc::new(all, GFP_KERNEL)) {
+                Ok(all) => Some(all),
+                Err(_) => return bio.kill(),
+            }
+        } else {
+            None
+        };
+        let span = bio.has_data().then_some(Span { virt, sectors });
         if let Some(span) = span {
-            self.clear_bad(span);
+            // In flight before its bad marks go: a repair that marks the
+            // range after this point sees the write and starts over.
             self.spans.begin(span);
+            self.clear_bad(span);
         }
-        // A copy that cannot be sent (no clone: never, from the mempool)
-        // missed the write: as a failed write of that leg.
-        let mut result = Ok(());
         let mut bio = WriteBio::Plain(bio);
         for &(leg, phys) in targets.iter().take(n) {
             let Some(dev) = self.legs.dev(leg) else {
                 continue;
             };
-            let ctx = WriteCtx { leg };
+            let ctx = WriteCtx {
+                leg,
+                span,
+                all: all.clone(),
+            };
             bio = match bio {
                 WriteBio::Plain(b) => match self.writes.clone_bio(b, dev, phys, ctx) {
                     Ok(c) => WriteBio::Chained(c),
-                    Err((b, _)) => {
-                        result = result.and(self.leg_write_failed(leg, ENOMEM));
+                    Err((b, ctx)) => {
+                        // Not sent (no clone: never, from the mempool): as
+                        // a copy that failed.
+                        self.leg_write_failed(leg, span);
+                        let _ = copy_done(ctx.all.as_deref(), false);
                         WriteBio::Plain(b)
                     }
                 },
                 WriteBio::Chained(b) => match self.writes.clone_chained_bio(b, dev, phys, ctx) {
                     Ok(c) => WriteBio::Chained(c),
-                    Err((b, _)) => {
-                        result = result.and(self.leg_write_failed(leg, ENOMEM));
+                    Err((b, ctx)) => {
+                        self.leg_write_failed(leg, span);
+                        let _ = copy_done(ctx.all.as_deref(), false);
                         WriteBio::Chained(b)
                     }
                 },
@@ -166,6 +217,11 @@ impl Raid {
         }
         match bio {
             WriteBio::Chained(b) => {
+                // `map`'s own count: the copies may all have completed.
+                let result = match &all {
+                    Some(all) => copy_done(Some(all), false),
+                    None => Ok(()),
+                };
                 let (d, m) = b.defer_with(span);
                 d.end(result);
                 m
@@ -180,27 +236,45 @@ impl Raid {
         }
     }
 
-    /// A write clone completed. Any context.
-    pub(crate) fn write_done(&self, ctx: WriteCtx, r: Result) -> Result {
+    /// A write clone completed (any context): a copy that took the write
+    /// is done; a failed one goes to process context.
+    pub(crate) fn write_done(&self, ctx: WriteCtx, r: Result) -> CloneEnd<WriteCtx> {
         match r {
-            Ok(()) => Ok(()),
-            Err(e) => self.leg_write_failed(ctx.leg, e),
+            Ok(()) => CloneEnd::Done(copy_done(ctx.all.as_deref(), true)),
+            Err(_) => CloneEnd::Recover(ctx),
         }
     }
 
-    /// A copy of a write failed with `e`: the leg is failed and the write
-    /// holds on the other copies, unless the leg holds the last copy of
-    /// some chunk, whose error then fails the write.
-    fn leg_write_failed(&self, leg: u32, e: Error) -> Result {
+    /// A copy of a write failed (process context): its leg is failed, or,
+    /// if it holds the last copy of some chunk, the range is marked bad on
+    /// it so that reads go to the copy that took the write. The write
+    /// fails only if no copy took it.
+    pub(crate) fn write_recover<'t>(
+        &'t self,
+        ctx: WriteCtx,
+        _r: Result,
+        _data: &CloneData<'_>,
+    ) -> Recovery<'t, WriteCtx> {
+        self.leg_write_failed(ctx.leg, ctx.span);
+        Recovery::Done(copy_done(ctx.all.as_deref(), false))
+    }
+
+    /// A copy of a write of `span` (or of a flush) did not reach `leg`.
+    /// Process context.
+    fn leg_write_failed(&self, leg: u32, span: Option<Span>) {
         self.stats.write_errors.fetch_add(1, SeqCst);
         if self.legs.fail(leg) {
             self.leg_failed(leg);
-            return Ok(());
+            return;
         }
         if self.legs.faulty.load(SeqCst) & bit(leg) != 0 {
-            // Failed meanwhile, by another write: its copies do not count.
-            return Ok(());
+            // Failed meanwhile, by another write.
+            return;
         }
-        Err(e)
+        // The leg cannot go (the last copy of some chunk): what it holds of
+        // the range is stale now.
+        if let Some(span) = span {
+            self.mark_bad(leg, span.virt, span.sectors);
+        }
     }
 }

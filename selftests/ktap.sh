@@ -68,7 +68,11 @@ ktap_run() {
 	for name in "$@"; do
 		i=$((i + 1))
 		kmsg_mark "$prog ${name#test_}"
-		out=$( (set -e; "$name") 2>&1 ) && rc=0 || rc=$?
+		# Not `$(...) && rc=0 || rc=$?`: inside a command that is part of an
+		# && / || list bash ignores `set -e`, so a failing step would not
+		# end the test.
+		out=$( (set -e; "$name") 2>&1 )
+		rc=$?
 		if declare -F cleanup >/dev/null; then cleanup >/dev/null 2>&1 || true; fi
 		if [ "$rc" = 0 ]; then
 			# A passing test may leave measurements: lines "info: ...".

@@ -647,6 +647,11 @@ impl BioPart {
         Self { ptr: bio }
     }
 
+    /// The bio that owes this part (live while the part is).
+    pub(super) fn bio(&self) -> NonNull<bindings::bio> {
+        self.ptr
+    }
+
     /// Ends this part; see [`DeferredBio::end`].
     pub(crate) fn end(self, result: Result) {
         let ptr = self.ptr;

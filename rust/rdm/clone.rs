@@ -531,19 +531,30 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
             Step::End(Err(EIO))
         }
     };
-    let result = match step {
+    let mut result = match step {
         Step::End(r) => r,
         Step::Retry(dev, sector, ctx) => {
-            // SAFETY: the clone is completed and ours, its iterator back at
-            // submission (restored above), so a clone of it covers the same
-            // range of the original's pages; `dev` is the target's, live
-            // until the original (which waits for `part`) completes; the
-            // bio_set has the pad `fill_pad` writes.
+            // The old clone goes back to the mempool before the new one is
+            // taken from it (a waiting allocation then always has one to
+            // get). The new one is cloned from the original, not from the
+            // old clone: flags the layers below set on that one (a
+            // partition's BIO_REMAPPED, FUA stripped for a device without a
+            // write cache) must not carry over to another device.
+            // SAFETY: the clone is ours, put once, and not touched after;
+            // only recovery pools retry, and they never bounce, so no pages
+            // of its own are freed with it.
+            unsafe { bindings::bio_put(clone) };
+            // SAFETY: the original waits for `part`, so it and its bvec
+            // table are live; `sent` (the old clone's iterator at
+            // submission) indexes into that very table; `dev` is the
+            // target's, live until the original completes; the bio_set
+            // has the pad `fill_pad` writes.
             let again = unsafe {
-                bindings::rdm_bio_clone_to(
-                    clone,
+                bindings::rdm_bio_clone_iter_to(
+                    part.bio().as_ptr(),
                     dev.bdev(),
                     sector,
+                    &sent,
                     pool.bs.get(),
                     Some(clone_endio::<T, C>),
                 )
@@ -551,23 +562,33 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
             match NonNull::new(again) {
                 Some(again) => {
                     // SAFETY: `again` is fresh from this pool; the part
-                    // moves to it (only recovery pools retry, and they never
-                    // bounce); the old clone is put once and not touched
-                    // after; once filled, the new one is the block layer's.
+                    // moves to it; once filled, it is the block layer's.
                     unsafe {
                         fill_pad::<T, C>(NonNull::from(pool).cast(), again, part, Bounce::No, ctx);
-                        bindings::bio_put(clone);
                         bindings::submit_bio_noacct(again.as_ptr());
                     }
                     return;
                 }
                 None => {
-                    drop(ctx);
-                    Err(ENOMEM)
+                    // As if the retry had failed at once: the target's
+                    // first completion sees it (and keeps its counts); the
+                    // range was not read, so the part fails whatever it says.
+                    if let Done::Recover(first, _, _) = &pool.done {
+                        // SAFETY: `target` is non-NULL here (a retry comes
+                        // from a recovery, which only runs with a target).
+                        drop(first(unsafe { &*target }, ctx, Err(ENOMEM)));
+                    }
+                    part.end(Err(ENOMEM));
+                    return;
                 }
             }
         }
     };
+    if let (Bounce::Into(..), Err(e)) = (bounce, status) {
+        // The original's range was never filled: it must not complete as
+        // if it had been, whatever the completion said.
+        result = result.and(Err(e));
+    }
     if let Bounce::Into(orig, range) = bounce {
         // What the device read reaches the original only now, after the
         // completion took what it keeps from pages nobody else can write.
@@ -673,7 +694,7 @@ impl<C> ClonePool<C> {
     fn launch(&self, clone: NonNull<bindings::bio>, part: BioPart, bounce: Bounce, ctx: C) {
         // SAFETY: by the type invariant `fill` belongs to `pool`, from which
         // `clone` was allocated; a bounce (only from a task pool, see
-        // `clone_any`) goes into the bio `part` belongs to. Once filled, the
+        // `clone_with`) goes into the bio `part` belongs to. Once filled, the
         // clone is the block layer's.
         unsafe {
             (self.fill)(self.pool, clone, part, bounce, ctx);

@@ -259,12 +259,14 @@ struct bio *rdm_bio_bounce_range_to(struct bio *src, struct block_device *bdev,
 
 	if (!len || nr > BIO_MAX_VECS)
 		return NULL;
-	bio = bio_alloc_bioset(bdev, nr, REQ_OP_READ | (src->bi_opf & REQ_SYNC),
+	bio = bio_alloc_bioset(bdev, nr, REQ_OP_READ | (src->bi_opf & (REQ_SYNC |
+			       REQ_META | REQ_PRIO | REQ_RAHEAD | REQ_FAILFAST_MASK)),
 			       GFP_NOIO, bs);
 	if (!bio)
 		return NULL;
 	for (i = 0; i < nr; i++) {
-		struct page *page = alloc_page(GFP_NOIO | __GFP_NOWARN);
+		/* Never waits for reclaim: the caller can do without. */
+		struct page *page = alloc_page(GFP_NOWAIT | __GFP_NOWARN);
 
 		if (!page) {
 			bio_free_pages(bio);
@@ -281,6 +283,26 @@ struct bio *rdm_bio_bounce_range_to(struct bio *src, struct block_device *bdev,
 	bio_advance_iter(src, src_iter, bio_off);
 	src_iter->bi_size = len;
 	return bio;
+}
+
+/*
+ * A clone of @src's range @iter (an iterator into @src's bvec table) for
+ * @bdev at @sector, from @bs, completed by @end_io: a clone sent again to
+ * another device, made from the original rather than from the completed
+ * clone (whose flags the device below may have changed).
+ */
+struct bio *rdm_bio_clone_iter_to(struct bio *src, struct block_device *bdev,
+				  sector_t sector, const struct bvec_iter *iter,
+				  struct bio_set *bs, bio_end_io_t *end_io)
+{
+	struct bio *clone = bio_alloc_clone(bdev, src, GFP_NOIO, bs);
+
+	if (!clone)
+		return NULL;
+	clone->bi_iter = *iter;
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_end_io = end_io;
+	return clone;
 }
 
 /*
@@ -382,8 +404,10 @@ int rdm_bio_submit_wait(struct bio *bio)
 {
 	int ret = -EDEADLK;
 
-	if (WARN_ON_ONCE(current->bio_list))
+	if (current->bio_list) {
+		pr_warn_once("rdm: synchronous I/O under submit_bio() refused\n");
 		goto out;
+	}
 	ret = submit_bio_wait(bio);
 out:
 	bio_put(bio);

@@ -453,7 +453,7 @@ impl SyncIo {
     /// Does `op` on `buf` at `sector` of `dev` and waits for it. Process
     /// context, and not under `submit_bio()` (a target's `map`): there the
     /// request would only be issued after the caller returns, so it is
-    /// refused with `EDEADLK`. `EROFS` for a write to a device the table
+    /// refused with `EDEADLK` (and a warning, once). `EROFS` for a write to a device the table
     /// opened read-only; `EINVAL` for a flush with data or data I/O without.
     pub(crate) fn io(&self, dev: &DmDev, op: IoOp, sector: Sector, buf: &mut IoBuf) -> Result {
         kernel::task::might_sleep();

@@ -21,7 +21,6 @@ setup() {
 	load_kmod brd rd_nr=4 rd_size=65536
 	load_kmod dm-dust
 	load_kmod dm-flakey
-	load_kmod dm-delay
 	load_ours dm_raid_rs
 	head -c $((16 << 20)) /dev/urandom > /tmp/raid-data
 }
@@ -194,8 +193,14 @@ test_bad_on_every_copy() {
 		dmsetup message $d 0 addbadblock 100
 		dmsetup message $d 0 enable
 	done
-	! dd if=/dev/mapper/r of=/dev/null bs=4k skip=100 count=1 iflag=direct status=none 2>/dev/null ||
+	# A 64 KiB read over it fails: once both copies failed it, only the
+	# bad block is marked (each leg's blocks probed one by one).
+	! dd if=/dev/mapper/r of=/dev/null bs=64k skip=6 count=1 iflag=direct status=none 2>/dev/null ||
 		fail "a block bad on every copy read fine"
+	dd if=/dev/mapper/r of=/dev/null bs=4k skip=97 count=1 iflag=direct status=none ||
+		fail "a good block next to the bad one fails (the whole read was marked bad)"
+	dd if=/dev/mapper/r of=/dev/null bs=64k skip=7 count=1 iflag=direct status=none ||
+		fail "the next 64 KiB fail"
 	cmp <(dd if=/dev/mapper/r bs=4k count=100 iflag=direct status=none) \
 		<(head -c $((100 * 4096)) /tmp/raid-data) || fail "the blocks before the bad one"
 	cmp <(dd if=/dev/mapper/r bs=4k skip=101 count=100 iflag=direct status=none) \
@@ -289,6 +294,32 @@ test_write_errors_fail_the_leg() {
 	dmsetup remove f0 f1
 }
 
+# raid10 near, 3 legs: chunk c on legs 2c and 2c+1 (mod 3). With leg 2
+# failed, leg 0 holds the last copy of chunk 1 and cannot go. A write to
+# chunk 0 that fails on leg 0 and lands on leg 1 succeeds (md's rule: one
+# copy took it), and chunk 0 is marked bad on leg 0, whose copy is stale:
+# reads must return the new bytes, and chunk 1 still reads from leg 0.
+test_raid10_write_error_on_a_leg_that_cannot_fail() {
+	zero_legs
+	mkdev f0 "0 $LEG_SECTORS flakey /dev/ram0 0 1000 0"
+	mkdev r10 "0 $LEG_SECTORS raid_rs raid10 3 128 raid10_copies 2 3 - /dev/mapper/f0 - /dev/ram1 - /dev/ram2"
+	put /dev/mapper/r10 0 1
+	dmsetup message r10 0 fail 2
+	[ "$(field r10 3)" = AAD ] || fail "status: $(dmsetup status r10)"
+	dmsetup load f0 --table "0 $LEG_SECTORS flakey /dev/ram0 0 0 5 1 error_writes"
+	dmsetup suspend f0
+	dmsetup resume f0
+	dd if=/tmp/raid-data of=/dev/mapper/r10 bs=64k skip=4 count=1 oflag=direct status=none ||
+		fail "a write one copy took failed"
+	[ "$(field r10 3)" = AAD ] || fail "leg 0 was failed (it holds the last copy of chunk 1): $(dmsetup status r10)"
+	cmp <(dd if=/dev/mapper/r10 bs=64k count=1 iflag=direct status=none) \
+		<(dd if=/tmp/raid-data bs=64k skip=4 count=1 status=none) || fail "chunk 0 reads stale data"
+	cmp <(dd if=/dev/mapper/r10 bs=64k skip=1 count=1 iflag=direct status=none) \
+		<(dd if=/tmp/raid-data bs=64k skip=1 count=1 status=none) || fail "chunk 1"
+	dmsetup remove r10
+	dmsetup remove f0
+}
+
 test_fail_and_recover_messages() {
 	zero_legs
 	raid1 r /dev/ram0 /dev/ram1
@@ -299,6 +330,7 @@ test_fail_and_recover_messages() {
 	[ "$(events r)" -gt "$ev" ] || fail "no event"
 	! dmsetup message r 0 fail 1 2>/dev/null || fail "the last copy was failed"
 	! dmsetup message r 0 fail 2 2>/dev/null || fail "leg 2 of 2 accepted"
+	! dmsetup message r 0 recover 1 2>/dev/null || fail "recover of a leg in service accepted"
 	same /dev/mapper/r 0 2
 	dmsetup message r 0 recover 0 || fail "recover refused"
 	[ "$(field r 3)" = AA ] || fail "status after recover: $(dmsetup status r)"
@@ -331,17 +363,22 @@ test_recovery_under_load_suspend_and_remove() {
 		--offset=32M --size=16M --verify=crc32c --verify_fatal=1 \
 		--output=/tmp/raid-fio-w >/dev/null 2>&1 &
 	writer=$!
+	# Repairs held open 300 ms each: the suspend meets some in flight.
+	dmsetup message r 0 repair_delay 300
 	sleep 2
+	kill -0 "$readers" || fail "the readers were done before the suspend"
 	dmsetup suspend r || fail "suspend during recovery"
 	sleep 1
 	dmsetup resume r || fail "resume"
+	dmsetup message r 0 repair_delay 0
 	wait "$readers" || { tail -n 20 /tmp/raid-fio-r; fail "readers' verify failed"; }
 	wait "$writer" || { tail -n 20 /tmp/raid-fio-w; fail "writer's verify failed"; }
 	[ "$(field r 3)" = AA ] || fail "a leg was failed: $(dmsetup status r)"
+	dmsetup message r 0 stats | grep -Eq 'read_errors [1-9][0-9]{2}' || fail "few repairs: $(dmsetup message r 0 stats)"
 	echo "info: $(dmsetup status r) / $(dmsetup message r 0 stats) / $(dust_count d0) bad blocks left"
 	# Remove with repairs in flight: reads meet new bad blocks while the
 	# device goes away (dmsetup remove retries while it is open).
-	for b in $(seq 5 13 8191); do dmsetup message d0 0 addbadblock "$b" >/dev/null 2>&1; done
+	for b in $(seq 5 13 8191); do dmsetup message d0 0 addbadblock "$b" >/dev/null 2>&1 || true; done
 	dd if=/dev/mapper/r of=/dev/null bs=4k count=4096 iflag=direct status=none &
 	reader=$!
 	sleep 0.5
@@ -387,5 +424,6 @@ test_repair_racing_a_write_keeps_the_legs_equal() {
 setup || exit 1
 ktap_run test_table_errors test_raid1_round_trip test_raid10_near_layout_and_degraded \
 	test_read_errors_corrected test_bad_on_every_copy test_error_burst_fails_the_leg test_error_decay \
-	test_write_errors_fail_the_leg test_fail_and_recover_messages \
+	test_write_errors_fail_the_leg test_raid10_write_error_on_a_leg_that_cannot_fail \
+	test_fail_and_recover_messages \
 	test_recovery_under_load_suspend_and_remove test_repair_racing_a_write_keeps_the_legs_equal

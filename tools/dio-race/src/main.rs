@@ -91,24 +91,31 @@ fn run(args: &[String]) -> Result<(), String> {
     for i in 0..count {
         let at = off + i * len as u64;
         let stop = AtomicBool::new(false);
-        let (got, passes) = thread::scope(|s| {
+        let passes = AtomicU64::new(0);
+        let (got, during) = thread::scope(|s| {
             let scribbler = s.spawn(|| {
-                let mut passes = 0u64;
                 while !stop.load(Relaxed) {
                     for w in buf.words() {
                         w.store(pattern, Relaxed);
                     }
-                    passes += 1;
+                    passes.fetch_add(1, Relaxed);
                 }
-                passes
             });
+            // The read starts once the scribbler runs, so that it writes
+            // while the read is in flight, not only before or after.
+            while passes.load(Relaxed) == 0 {
+                std::hint::spin_loop();
+            }
+            let before = passes.load(Relaxed);
             // SAFETY: the buffer is `len` bytes, 4096-aligned, live until
             // the scope ends; the kernel writes it, the scribbler only
             // through atomics.
             let got =
                 unsafe { libc::pread(file.as_raw_fd(), buf.ptr.cast(), len, at as libc::off_t) };
+            let during = passes.load(Relaxed) - before;
             stop.store(true, Relaxed);
-            (got, scribbler.join().unwrap_or(0))
+            let _ = scribbler.join();
+            (got, during)
         });
         if got != len as isize {
             return Err(format!(
@@ -120,9 +127,12 @@ fn run(args: &[String]) -> Result<(), String> {
                 }
             ));
         }
-        scribbles += passes;
+        scribbles += during;
     }
-    println!("# dio-race: {count} reads of {len} bytes from {off}, {scribbles} scribbler passes");
+    println!("# dio-race: {count} reads of {len} bytes from {off}, {scribbles} scribbler passes during them");
+    if scribbles == 0 {
+        return Err("the scribbler never ran while a read was in flight: no race was tried".into());
+    }
     Ok(())
 }
 
