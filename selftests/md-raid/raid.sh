@@ -18,6 +18,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 LEG_SECTORS=131072
 
 setup() {
+	# Four 64 MiB RAM disks: an earlier test program may have loaded brd
+	# with fewer or other sizes.
+	if grep -q '^brd ' /proc/modules; then
+		rmmod brd || return 1
+	fi
 	load_kmod brd rd_nr=4 rd_size=65536
 	load_kmod dm-dust
 	load_kmod dm-flakey

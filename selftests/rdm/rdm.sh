@@ -262,7 +262,7 @@ test_own_io_copies_and_reports_errors() {
 	cmp <(dd if=/dev/mapper/t bs=512 skip=1000 count=128 iflag=direct status=none) /tmp/data ||
 		fail "the copy reads back differently"
 	# The largest request (1 MiB) and one past the end of the device.
-	head -c 1M /dev/urandom | dd of=/dev/mapper/t bs=1M seek=1 oflag=direct status=none
+	head -c 1048576 /dev/urandom | dd of=/dev/mapper/t bs=1M seek=1 oflag=direct status=none
 	dmsetup message t 0 own_copy 2048 8192 2048 || fail "a 1 MiB own copy failed"
 	cmp <(dd if=/dev/mapper/t bs=512 skip=2048 count=2048 iflag=direct status=none) \
 		<(dd if=/dev/mapper/t bs=512 skip=8192 count=2048 iflag=direct status=none) || fail "1 MiB copy differs"
