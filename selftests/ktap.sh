@@ -45,6 +45,14 @@ load_ours() {
 # must not wait for udev cookies.
 dmsetup() { command dmsetup --noudevsync "$@"; }
 
+# mkdev NAME TABLE: create a dm device and check that its node is a block
+# device (without one, `dd of=/dev/mapper/NAME` would write a regular file
+# and no I/O would reach the target).
+mkdev() {
+	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
+	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
+}
+
 # kmsg_mark TEXT: write "rdm-test: TEXT" into the kernel log, so the host
 # (scripts/kernel-log-verdict.sh) can name the test a kernel report came in.
 kmsg_mark() {

@@ -33,11 +33,6 @@ sha() { sha256sum | cut -d' ' -f1; }
 
 # mkdev NAME TABLE: create a dm device and check that its node is a block
 # device (without udev, a missing node would turn writes into a plain file).
-mkdev() {
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
-	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
-}
-
 # The I/O counters of a dm device: reads and writes completed.
 iostat() {
 	local minor

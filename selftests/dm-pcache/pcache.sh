@@ -51,11 +51,6 @@ fresh() {
 	dd if=/dev/zero of="$BACKING" bs=1M count=64 oflag=direct status=none
 }
 
-mkdev() {
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
-	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
-}
-
 create_pc() {
 	mkdev "$1" "0 $BACKING_SECTORS pcache $PMEM ${PC_BACKING:-$BACKING} ${2:-}"
 }

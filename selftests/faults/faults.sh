@@ -96,11 +96,6 @@ io_fails_then_recovers() {
 		fail "read after recovery differs"
 }
 
-mkdev() {
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
-	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
-}
-
 test_io_errors_inlinecrypt() {
 	mkdev ic "0 8192 inlinecrypt aes-xts-plain64 $KEY 0 /dev/ram0 0"
 	io_fails_then_recovers ic ram0

@@ -35,11 +35,6 @@ cleanup() {
 	true
 }
 
-mkdev() {
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
-	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
-}
-
 zero_legs() {
 	local i
 	for i in 0 1 2 3; do

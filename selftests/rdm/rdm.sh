@@ -23,11 +23,6 @@ cleanup() {
 	true
 }
 
-mkdev() {
-	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 rejected: $2"
-	[ -b "/dev/mapper/$1" ] || fail "/dev/mapper/$1 is not a block device"
-}
-
 # counter DEV NAME: one counter from `dmsetup message DEV 0 stats`.
 counter() {
 	dmsetup message "$1" 0 stats | awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'
