@@ -64,6 +64,11 @@ impl Legs {
         self.present & !self.faulty.load(Ordering::Acquire)
     }
 
+    /// Where the copy of `virt` on `leg` is, if the leg holds one.
+    pub(crate) fn phys(&self, leg: u32, virt: u64) -> Option<u64> {
+        Some(self.map.map(virt)?.on_leg(leg)?.phys)
+    }
+
     pub(crate) fn dev(&self, leg: u32) -> Option<&DmDev> {
         self.legs.get(leg as usize)?.dev.as_ref()
     }

@@ -246,13 +246,7 @@ impl Raid {
             self.mark_bad(leg, virt, sectors);
             return;
         }
-        let phys = self
-            .legs
-            .map
-            .map(virt)
-            .and_then(|c| c.on_leg(leg))
-            .map(|c| c.phys);
-        let (Some(phys), Some(dev)) = (phys, self.legs.dev(leg)) else {
+        let (Some(phys), Some(dev)) = (self.legs.phys(leg, virt), self.legs.dev(leg)) else {
             return;
         };
         let Ok(mut buf) = noio(|| IoBuf::new((BLOCK_SECTORS << SECTOR_SHIFT) as usize, GFP_KERNEL))
@@ -278,11 +272,9 @@ impl Raid {
     /// `bad` before the copy, which would then hold stale data).
     fn repair(&self, good: u32, bad: u32, virt: u64, sectors: u64) -> ErrorKind {
         let span = Span { virt, sectors };
-        let copies = self.legs.map.map(virt);
-        let phys = |leg| copies.and_then(|c| c.on_leg(leg)).map(|c| c.phys);
         let (Some(from), Some(to), Some(good_dev), Some(bad_dev)) = (
-            phys(good),
-            phys(bad),
+            self.legs.phys(good, virt),
+            self.legs.phys(bad, virt),
             self.legs.dev(good),
             self.legs.dev(bad),
         ) else {
@@ -369,11 +361,11 @@ impl Raid {
     /// a write or a repair puts good data back. A full table fails the leg
     /// (unless it holds the last copy of something).
     pub(crate) fn mark_bad(&self, leg: u32, virt: u64, sectors: u64) {
-        let Some(phys) = self.legs.map.map(virt).and_then(|c| c.on_leg(leg)) else {
+        let Some(phys) = self.legs.phys(leg, virt) else {
             return;
         };
         let full = match self.health.lock().get_mut(leg as usize) {
-            Some(h) => h.bad.add(phys.phys, sectors).is_err(),
+            Some(h) => h.bad.add(phys, sectors).is_err(),
             None => return,
         };
         self.has_bad.store(true, SeqCst);
@@ -384,12 +376,12 @@ impl Raid {
     }
 
     fn clear_mark(&self, leg: u32, virt: u64, sectors: u64) {
-        let Some(phys) = self.legs.map.map(virt).and_then(|c| c.on_leg(leg)) else {
+        let Some(phys) = self.legs.phys(leg, virt) else {
             return;
         };
         if let Some(h) = self.health.lock().get_mut(leg as usize) {
             // Full: the range stays marked, reads avoid it a while.
-            let _ = h.bad.clear(phys.phys, sectors);
+            let _ = h.bad.clear(phys, sectors);
         }
     }
 }
