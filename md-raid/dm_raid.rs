@@ -10,8 +10,9 @@
 //! The files follow md's split of the work: `legs` (the members and their
 //! health: md's rdev flags, `enough()`, `read_balance()`), `raid_write`
 //! (`raid1_write_request()` and its completion), `raid_read` (reads,
-//! `handle_read_error()`, `fix_read_error()`), and this file (the target:
-//! table, status, messages, events). The pure logic (mapping, decay, copy
+//! `handle_read_error()`, `fix_read_error()`), `raid_sync` (`md_do_sync()`:
+//! rebuild, check, repair, resync), and this file (the target: table,
+//! status, messages, events, suspend). The pure logic (mapping, decay, copy
 //! choice, bad ranges, table and status text) is raid-core, shared with its
 //! userspace tests.
 
@@ -45,11 +46,13 @@ mod raid_core;
 
 mod legs;
 mod raid_read;
+mod raid_sync;
 mod raid_write;
 
 use legs::{bit, Leg, LegHealth, Legs};
-use raid_core::{leg_health, Limits, Mapping, RaidTable, RaidType, Status, SyncAction};
+use raid_core::{leg_health, Limits, Mapping, RaidTable, RaidType, Status, SyncAction, SyncMode};
 use raid_read::ReadCtx;
+use raid_sync::{Scrub, ScrubKind, SyncCtl, DEFAULT_MAX_RATE, DEFAULT_MIN_RATE};
 use raid_write::{Span, WriteCtx, WriteSpans};
 use rdm::{
     Bio, BlkStatus, ClonePool, CtrError, DelayedWork, DevIter, EndIo, EndingBio, IoInfo, Mapped,
@@ -105,6 +108,15 @@ pub(crate) struct Raid {
     pub(crate) sync_io: SyncIo,
     /// Raises a dm event (process context) after a health change.
     pub(crate) event: DelayedWork,
+    /// The background sync: its state, the generation of that state (a
+    /// running piece stops when it moves), and the work that runs it.
+    #[pin]
+    pub(crate) sync: SpinLock<SyncCtl>,
+    pub(crate) sync_gen: AtomicU64,
+    pub(crate) sync_work: DelayedWork,
+    /// The table's `min_recovery_rate` / `max_recovery_rate` (KiB/s).
+    pub(crate) min_rate: u32,
+    pub(crate) max_rate: u32,
     pub(crate) limits: Limits,
     /// The table line as `dmsetup table` prints it.
     table: KVec<u8>,
@@ -152,14 +164,58 @@ impl Raid {
         }
     }
 
-    fn health_chars(&self) -> [raid_core::LegHealth; raid_core::MAX_LEGS] {
+    fn health_chars(&self, resyncing: bool) -> [raid_core::LegHealth; raid_core::MAX_LEGS] {
         let mut out = [raid_core::LegHealth::Missing; raid_core::MAX_LEGS];
         let faulty = self.legs.faulty.load(Relaxed);
+        let in_sync = self.legs.in_sync();
         for (i, slot) in out.iter_mut().enumerate().take(self.legs.legs.len()) {
             let b = bit(i as u32);
-            *slot = leg_health(self.legs.present & b != 0, faulty & b != 0, true, false);
+            *slot = leg_health(
+                self.legs.present & b != 0,
+                faulty & b != 0,
+                in_sync & b != 0,
+                resyncing,
+            );
         }
         out
+    }
+
+    /// The sync action, its progress (done, total sectors) and the
+    /// mismatch count, as dm-raid reports them.
+    fn sync_status(&self) -> (SyncAction, u64, u64, u64) {
+        let ctl = self.sync.lock();
+        let array = self.legs.map.array_sectors();
+        let action = if ctl.frozen {
+            SyncAction::Frozen
+        } else if self.rebuild_legs() != 0 {
+            SyncAction::Recover
+        } else {
+            match ctl.scrub {
+                Some(Scrub {
+                    kind: ScrubKind::Resync,
+                    ..
+                }) => SyncAction::Resync,
+                Some(Scrub {
+                    kind: ScrubKind::Check,
+                    ..
+                }) => SyncAction::Check,
+                Some(Scrub {
+                    kind: ScrubKind::Repair,
+                    ..
+                }) => SyncAction::Repair,
+                None => SyncAction::Idle,
+            }
+        };
+        let done = if self.rebuild_legs() != 0 {
+            // Leg sectors, scaled to the array as dm-raid shows them.
+            let at = self.legs.recovery_offset.load(Relaxed);
+            let dev = self.legs.map.dev_sectors().max(1);
+            at.checked_mul(array)
+                .map_or_else(|| at / dev * array, |x| x / dev)
+        } else {
+            ctl.scrub.map_or(array, |s| s.pos)
+        };
+        (action, done, array, ctl.mismatches)
     }
 
     fn leg_index(&self, arg: &str) -> Result<u32> {
@@ -258,14 +314,6 @@ impl Target for Raid {
             msg: e.c_message(),
             err: EINVAL,
         })?;
-        if table.rebuild_mask() != 0 {
-            // Without a rebuild, a leg named for one would be read before it
-            // holds the data: refused rather than served wrong.
-            return Err(CtrError {
-                msg: c"rebuild is not implemented by raid_rs yet",
-                err: EINVAL,
-            });
-        }
         let (legs, present, leg_sectors) = open_legs(ti, &table)?;
         let map = Mapping::new(table.layout(), leg_sectors).map_err(|e| CtrError {
             msg: e.c_message(),
@@ -302,6 +350,19 @@ impl Target for Raid {
             .map_err(oom)?;
         let sync_io = SyncIo::new().map_err(oom)?;
         let event = ti.delayed_work(|_, ti| ti.raise_event()).map_err(oom)?;
+        let sync_work = ti.delayed_work(|raid, _| raid.sync_run()).map_err(oom)?;
+        // Without metadata devices nothing says what is in sync: the table
+        // says it (`rebuild`, `sync`), and the legs are taken as equal
+        // otherwise, as dm-raid takes them for a new array.
+        let scrub = (table.sync_mode() == Some(SyncMode::Sync)).then_some(Scrub {
+            kind: ScrubKind::Resync,
+            pos: 0,
+        });
+        let min_rate = table.min_recovery_rate().unwrap_or(DEFAULT_MIN_RATE);
+        let max_rate = match table.max_recovery_rate() {
+            Some(0) | None => DEFAULT_MAX_RATE,
+            Some(max) => max,
+        };
         ti.set_num_flush_bios(1);
         ti.set_flush_supported();
         Ok(try_pin_init!(Self {
@@ -310,6 +371,8 @@ impl Target for Raid {
                 legs,
                 present,
                 faulty: AtomicU64::new(0),
+                rebuilding: AtomicU64::new(table.rebuild_mask() & present),
+                recovery_offset: AtomicU64::new(0),
                 changes: AtomicU64::new(0),
             },
             health <- new_spinlock!(health),
@@ -319,6 +382,14 @@ impl Target for Raid {
             writes,
             sync_io,
             event,
+            sync <- new_spinlock!(SyncCtl {
+                scrub,
+                ..SyncCtl::default()
+            }),
+            sync_gen: AtomicU64::new(0),
+            sync_work,
+            min_rate,
+            max_rate,
             limits: Limits::new(table.max_read_errors()),
             table: line,
             epoch: Instant::now(),
@@ -355,7 +426,8 @@ impl Target for Raid {
         match ty {
             StatusType::Info => {
                 let n = self.legs.legs.len();
-                let chars = self.health_chars();
+                let (action, sync_done, sync_total, mismatch_cnt) = self.sync_status();
+                let chars = self.health_chars(action == SyncAction::Resync);
                 let now = self.now_secs();
                 let mut errors = [(0u32, 0u32); raid_core::MAX_LEGS];
                 {
@@ -364,14 +436,13 @@ impl Target for Raid {
                         *slot = h.errors.current(now);
                     }
                 }
-                let sectors = self.legs.map.array_sectors();
                 let status = Status {
                     layout: self.legs.map.layout(),
                     legs: chars.get(..n).unwrap_or(&[]),
-                    sync_done: sectors,
-                    sync_total: sectors,
-                    action: SyncAction::Idle,
-                    mismatch_cnt: 0,
+                    sync_done,
+                    sync_total,
+                    action,
+                    mismatch_cnt,
                     data_offset: 0,
                     errors: errors.get(..n).unwrap_or(&[]),
                 };
@@ -396,8 +467,7 @@ impl Target for Raid {
                 Ok(())
             }
             [cmd, leg] if cmd.eq_ignore_ascii_case("recover") => {
-                // Only a failed leg: the counts and bad marks of one in
-                // service say which of its ranges hold stale data.
+                // Only a failed leg: it is rebuilt from its first sector.
                 let leg = self.leg_index(leg)?;
                 if self.legs.faulty.load(Relaxed) & bit(leg) == 0 {
                     return Err(EINVAL);
@@ -405,10 +475,7 @@ impl Target for Raid {
                 if let Some(h) = self.health.lock().get_mut(leg as usize) {
                     *h = LegHealth::default();
                 }
-                if self.legs.revive(leg) {
-                    self.event.schedule(0);
-                }
-                Ok(())
+                self.recover_leg(leg)
             }
             [cmd, secs] if cmd.eq_ignore_ascii_case("clock_advance") => {
                 let secs = rdm::args::parse_u64(secs).ok_or(EINVAL)?;
@@ -445,16 +512,52 @@ impl Target for Raid {
                 }
                 Ok(())
             }
-            [cmd]
-                if ["check", "repair", "idle", "frozen", "resync", "recover"]
-                    .iter()
-                    .any(|a| cmd.eq_ignore_ascii_case(a)) =>
-            {
-                pr_err!("raid_rs: sync actions are not implemented yet\n");
-                Err(EINVAL)
-            }
+            [cmd] => match SyncAction::parse(cmd) {
+                Some(SyncAction::Check) => self.start_scrub(ScrubKind::Check),
+                Some(SyncAction::Repair) => self.start_scrub(ScrubKind::Repair),
+                Some(SyncAction::Resync) => self.start_scrub(ScrubKind::Resync),
+                // A check, repair or resync ends; a rebuild goes on (md
+                // starts it again at once).
+                Some(SyncAction::Idle) => self.sync_control(|ctl| {
+                    ctl.frozen = false;
+                    ctl.scrub = None;
+                    Ok(())
+                }),
+                Some(SyncAction::Frozen) => self.sync_control(|ctl| {
+                    ctl.frozen = true;
+                    Ok(())
+                }),
+                // A rebuild starts by itself; `recover <leg>` names one.
+                Some(SyncAction::Recover) | None => Err(EINVAL),
+            },
             _ => Err(EINVAL),
         }
+    }
+
+    fn presuspend(&self, _ti: &TargetInfo<'_>) {
+        // The sync stops at the end of its piece (md stops its sync thread
+        // for a suspend too) ...
+        let _ = self.sync_control(|ctl| {
+            ctl.suspended = true;
+            Ok(())
+        });
+    }
+
+    fn postsuspend(&self, _ti: &TargetInfo<'_>) {
+        // ... and nothing of it is in flight on the legs once suspended.
+        self.sync_work.cancel_sync();
+    }
+
+    fn presuspend_undo(&self, ti: &TargetInfo<'_>) {
+        self.resume(ti);
+    }
+
+    fn resume(&self, _ti: &TargetInfo<'_>) {
+        // Goes on from where it stopped.
+        let _ = self.sync_control(|ctl| {
+            ctl.suspended = false;
+            Ok(())
+        });
     }
 
     fn iterate_devices(&self, _ti: &TargetInfo<'_>, it: &mut DevIter<'_>) -> i32 {

@@ -3,9 +3,10 @@
 //! The legs of the array and what the I/O paths need to know of them
 //! (upstream: the `rdev` flags and counters of md's raid1/raid10 confs):
 //! which are present and which faulty (atomics: a write's completion fails
-//! a leg in interrupt context), reads in flight per leg for the balancer,
-//! and, under a lock taken in process context only, each leg's decaying
-//! read-error counts and bad ranges.
+//! a leg in interrupt context), which are being rebuilt and how far (md's
+//! `In_sync` flag and `recovery_offset`), reads in flight per leg for the
+//! balancer, and, under a lock taken in process context only, each leg's
+//! decaying read-error counts and bad ranges.
 
 use crate::raid_core::{
     choose, BadRanges, Candidate, LegErrors, LegSector, LegState, Mapping, MAX_LEGS,
@@ -47,21 +48,64 @@ pub(crate) struct LegHealth {
 ///
 /// `legs.len()` is the layout's leg count (at most [`MAX_LEGS`]); `present`
 /// has the bits of the slots with a device; `faulty` only ever gains bits
-/// of present legs, and never the last bit that keeps a copy of every
-/// chunk readable (`fail`), except through the `recover` message.
+/// of present legs, and never the last in-sync bit that keeps a copy of
+/// every chunk readable (`fail`), except through `start_rebuild`, which
+/// moves a faulty leg to `rebuilding`. A leg in `rebuilding` holds the
+/// array's data below `recovery_offset` (its own sectors) and is not
+/// counted as a copy above it.
 pub(crate) struct Legs {
     pub(crate) map: Mapping,
     pub(crate) legs: KVec<Leg>,
     pub(crate) present: u64,
     pub(crate) faulty: AtomicU64,
-    /// Bumped on every change of `faulty`, for the event work.
+    /// Legs being rebuilt: they get every write, and serve reads only below
+    /// `recovery_offset`, which they share (md rebuilds its spares in one
+    /// pass too).
+    pub(crate) rebuilding: AtomicU64,
+    pub(crate) recovery_offset: AtomicU64,
+    /// Bumped on every change of `faulty` or `rebuilding`, for the event
+    /// work.
     pub(crate) changes: AtomicU64,
 }
 
 impl Legs {
-    /// The legs a read may use: present and not faulty.
+    /// The legs writes go to: present and not faulty (in sync or being
+    /// rebuilt).
     pub(crate) fn usable(&self) -> u64 {
         self.present & !self.faulty.load(Ordering::Acquire)
+    }
+
+    /// The legs that hold every copy the layout puts on them.
+    pub(crate) fn in_sync(&self) -> u64 {
+        self.usable() & !self.rebuilding.load(Ordering::Acquire)
+    }
+
+    /// Whether `leg` can serve `sectors` at its sector `phys` (bad ranges
+    /// aside): usable, and rebuilt that far if it is being rebuilt.
+    pub(crate) fn can_read(&self, leg: u32, phys: u64, sectors: u64) -> bool {
+        match self.state(leg) {
+            LegState::InSync => true,
+            LegState::Recovering { recovery_offset } => {
+                phys.saturating_add(sectors) <= recovery_offset
+            }
+            LegState::Missing | LegState::Faulty => false,
+        }
+    }
+
+    /// The balancer's view of `leg`.
+    fn state(&self, leg: u32) -> LegState {
+        let b = bit(leg);
+        if self.present & b == 0 {
+            LegState::Missing
+        } else if self.faulty.load(Ordering::Acquire) & b != 0 {
+            LegState::Faulty
+        } else if self.rebuilding.load(Ordering::Acquire) & b != 0 {
+            LegState::Recovering {
+                recovery_offset: self.recovery_offset.load(Ordering::Acquire),
+            }
+        } else {
+            LegState::InSync
+        }
     }
 
     /// Where the copy of `virt` on `leg` is, if the leg holds one.
@@ -85,7 +129,8 @@ impl Legs {
             if cur & b != 0 || self.present & b == 0 {
                 return false;
             }
-            if !layout.has_enough(self.present & !(cur | b)) {
+            let rebuilding = self.rebuilding.load(Ordering::Acquire);
+            if !layout.has_enough(self.present & !(cur | b | rebuilding)) {
                 return false;
             }
             match self
@@ -101,19 +146,32 @@ impl Legs {
         }
     }
 
-    /// Takes `leg` back into the array (the `recover` message; no data is
-    /// copied to it: without a rebuild this is for a leg that missed no
-    /// writes, such as one failed by hand).
-    pub(crate) fn revive(&self, leg: u32) -> bool {
+    /// Takes the failed `leg` back as a leg to rebuild from its first
+    /// sector (the `recover` message). Every leg being rebuilt starts over:
+    /// they share one offset. Returns whether `leg` was failed. The caller
+    /// serialises this against the sync work's updates of the offset.
+    pub(crate) fn start_rebuild(&self, leg: u32) -> bool {
         let b = bit(leg);
-        if self.present & b == 0 {
+        if self.present & b == 0 || self.faulty.load(Ordering::Acquire) & b == 0 {
             return false;
         }
-        let was = self.faulty.fetch_and(!b, Ordering::AcqRel);
-        if was & b != 0 {
+        // In this order, so that no read sees the leg usable and in sync:
+        // the offset first, then rebuilding, then no longer faulty.
+        self.recovery_offset.store(0, Ordering::Release);
+        self.rebuilding.fetch_or(b, Ordering::AcqRel);
+        self.faulty.fetch_and(!b, Ordering::AcqRel);
+        self.changes.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// The legs of `legs` still rebuilding are in sync now (their offset
+    /// reached the end). Returns whether any was.
+    pub(crate) fn end_rebuild(&self, legs: u64) -> bool {
+        let was = self.rebuilding.fetch_and(!legs, Ordering::AcqRel);
+        if was & legs != 0 {
             self.changes.fetch_add(1, Ordering::Release);
         }
-        was & b != 0
+        was & legs != 0
     }
 
     /// The copy of `virt` to read `sectors` from, among the legs in
@@ -129,7 +187,6 @@ impl Legs {
         health: Option<&[LegHealth]>,
     ) -> Option<LegSector> {
         let copies = self.map.map(virt)?;
-        let usable = self.usable();
         let mut cands = [Candidate {
             leg: 0,
             state: LegState::Missing,
@@ -142,13 +199,7 @@ impl Legs {
         let mut n = 0;
         for c in copies.iter() {
             let Some(slot) = cands.get_mut(n) else { break };
-            let state = if usable & bit(c.leg) != 0 {
-                LegState::InSync
-            } else if self.present & bit(c.leg) != 0 {
-                LegState::Faulty
-            } else {
-                LegState::Missing
-            };
+            let state = self.state(c.leg);
             let bad = health
                 .and_then(|h| h.get(c.leg as usize))
                 .is_some_and(|h| h.bad.check(c.phys, sectors).is_some());

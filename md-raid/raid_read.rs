@@ -42,6 +42,42 @@ const REPAIR_ATTEMPTS: u32 = 8;
 /// before it counts an attempt (2 s).
 const IDLE_WAIT_POLLS: u32 = 10_000;
 
+/// Whether a copy between legs reads the target back to compare.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verify {
+    /// md's `fix_read_error()`: the rewrite of a leg that failed a read.
+    ReadBack,
+    /// A rebuild or a scrub's fix (md's recovery and repair writes).
+    No,
+}
+
+/// How [`Raid::copy_leg`] ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Copied {
+    /// The target holds the source's data (verified if asked).
+    Done,
+    /// The source could not be read (or no buffer could be had).
+    SourceFailed,
+    /// The target could not be written (or read back the same).
+    TargetFailed,
+    /// Writes of the range overtook every attempt.
+    Raced,
+    /// No buffer could be had.
+    NoMemory,
+    /// Asked to stop while waiting for writes.
+    Stopped,
+}
+
+/// What [`Raid::wait_idle`] found.
+pub(crate) enum Quiet {
+    /// No write in flight over the span; this many had started.
+    Idle(u64),
+    /// Writes kept the span busy all along.
+    Busy,
+    /// Asked to stop.
+    Stopped,
+}
+
 /// What a read clone carries.
 pub(crate) struct ReadCtx {
     virt: u64,
@@ -66,7 +102,7 @@ enum Plan {
 /// A read is repaired (and its unreadable part found) in blocks of this
 /// many sectors when a larger piece fails, as md's `fix_read_error()` goes
 /// page by page.
-const BLOCK_SECTORS: u64 = 8;
+pub(crate) const BLOCK_SECTORS: u64 = 8;
 
 impl Raid {
     /// Sends a read to one copy. A read over bad ranges is cut at their
@@ -128,9 +164,11 @@ impl Raid {
         let Some(copies) = self.legs.map.map(virt) else {
             return Plan::Bad(sectors);
         };
-        let usable = self.legs.usable();
         let (mut clean, mut bad) = (0, sectors);
-        for c in copies.iter().filter(|c| usable & bit(c.leg) != 0) {
+        for c in copies
+            .iter()
+            .filter(|c| self.legs.can_read(c.leg, c.phys, sectors))
+        {
             let Some(h) = health.get(c.leg as usize) else {
                 continue;
             };
@@ -218,7 +256,7 @@ impl Raid {
     /// (md's `fix_read_error()`): a piece at a time, and a piece that cannot
     /// be fixed whole block by block, so that only the blocks that cannot
     /// be fixed are marked bad (the others are cleared).
-    fn fix_read_error(&self, good: u32, bad: u32, virt: u64, sectors: u64) -> ErrorKind {
+    pub(crate) fn fix_read_error(&self, good: u32, bad: u32, virt: u64, sectors: u64) -> ErrorKind {
         let mut kind = ErrorKind::Corrected;
         let piece = (IO_MAX_BYTES >> SECTOR_SHIFT) as u64;
         for (at, n) in pieces(virt, sectors, piece) {
@@ -266,47 +304,68 @@ impl Raid {
         }
     }
 
-    /// One piece of a repair: waits until no write over the range is in
-    /// flight, copies it from `good` to `bad`, reads it back, and starts
-    /// over if a write of the range started meanwhile (it may have reached
-    /// `bad` before the copy, which would then hold stale data).
+    /// One piece of a repair: copies it from `good` to `bad` and verifies
+    /// it, as [`Raid::copy_leg`] does.
     fn repair(&self, good: u32, bad: u32, virt: u64, sectors: u64) -> ErrorKind {
+        match self.copy_leg(good, bad, virt, sectors, Verify::ReadBack, &|| false) {
+            Copied::Done => ErrorKind::Corrected,
+            _ => ErrorKind::Uncorrectable,
+        }
+    }
+
+    /// Copies `sectors` at `virt` from the copy on leg `from` to the one on
+    /// leg `to` (a repair, a rebuild, a scrub's fix). Waits until no write
+    /// over the range is in flight, copies it, and starts over if a write
+    /// of the range started meanwhile: the write may have reached `to`
+    /// before the copy, which would then hold stale data. Gives up after
+    /// [`REPAIR_ATTEMPTS`] (`Raced`), or when `stop` says so while it
+    /// waits. Process context.
+    pub(crate) fn copy_leg(
+        &self,
+        from: u32,
+        to: u32,
+        virt: u64,
+        sectors: u64,
+        verify: Verify,
+        stop: &dyn Fn() -> bool,
+    ) -> Copied {
         let span = Span { virt, sectors };
-        let (Some(from), Some(to), Some(good_dev), Some(bad_dev)) = (
-            self.legs.phys(good, virt),
-            self.legs.phys(bad, virt),
-            self.legs.dev(good),
-            self.legs.dev(bad),
+        let (Some(src), Some(dst), Some(from_dev), Some(to_dev)) = (
+            self.legs.phys(from, virt),
+            self.legs.phys(to, virt),
+            self.legs.dev(from),
+            self.legs.dev(to),
         ) else {
-            return ErrorKind::Uncorrectable;
+            return Copied::SourceFailed;
         };
         let len = (sectors << SECTOR_SHIFT) as usize;
         let (Ok(mut data), Ok(mut check)) = (
             noio(|| IoBuf::new(len, GFP_KERNEL)),
-            noio(|| IoBuf::new(len, GFP_KERNEL)),
+            match verify {
+                Verify::ReadBack => noio(|| IoBuf::new(len, GFP_KERNEL)),
+                Verify::No => Ok(IoBuf::empty()),
+            },
         ) else {
-            return ErrorKind::Uncorrectable;
+            return Copied::NoMemory;
         };
         for _ in 0..REPAIR_ATTEMPTS {
             // Writes already in flight complete on their own (they are on
             // the legs' queues, or in a submitter's list it will issue);
             // a steady stream of them costs this attempt after a while.
-            let mut waited = 0;
-            while !self.spans.idle(span) && waited < IDLE_WAIT_POLLS {
-                fsleep(Delta::from_micros(200));
-                waited += 1;
-            }
-            let started = self.spans.started(span);
-            if !self.spans.idle(span) {
-                self.stats.repair_races.fetch_add(1, Relaxed);
-                continue;
-            }
+            let started = match self.wait_idle(span, stop) {
+                Quiet::Idle(started) => started,
+                Quiet::Busy => {
+                    self.stats.repair_races.fetch_add(1, Relaxed);
+                    continue;
+                }
+                Quiet::Stopped => return Copied::Stopped,
+            };
             if self
                 .sync_io
-                .io(good_dev, IoOp::Read, from, &mut data)
+                .io(from_dev, IoOp::Read, src, &mut data)
                 .is_err()
             {
-                return ErrorKind::Uncorrectable;
+                return Copied::SourceFailed;
             }
             // Test hook (`repair_delay` message): widens the window in
             // which a write can overtake this copy.
@@ -314,24 +373,46 @@ impl Raid {
             if pause > 0 {
                 fsleep(Delta::from_millis(i64::from(pause)));
             }
-            let rewritten = self.sync_io.io(bad_dev, IoOp::Write, to, &mut data).is_ok()
-                && self.sync_io.io(bad_dev, IoOp::Read, to, &mut check).is_ok()
-                && same(&data, &check, len);
+            let written = self.sync_io.io(to_dev, IoOp::Write, dst, &mut data).is_ok();
+            let verified = written
+                && (verify == Verify::No
+                    || (self.sync_io.io(to_dev, IoOp::Read, dst, &mut check).is_ok()
+                        && same(&data, &check, len)));
             if self.spans.started(span) == started {
-                return if rewritten {
-                    ErrorKind::Corrected
+                return if verified {
+                    Copied::Done
                 } else {
-                    ErrorKind::Uncorrectable
+                    Copied::TargetFailed
                 };
             }
             self.stats.repair_races.fetch_add(1, Relaxed);
         }
-        ErrorKind::Uncorrectable
+        Copied::Raced
+    }
+
+    /// Waits until no write over `span` is in flight (for at most
+    /// [`IDLE_WAIT_POLLS`] polls), checking `stop` between polls.
+    pub(crate) fn wait_idle(&self, span: Span, stop: &dyn Fn() -> bool) -> Quiet {
+        for _ in 0..IDLE_WAIT_POLLS {
+            if self.spans.idle(span) {
+                let started = self.spans.started(span);
+                // Still idle once `started` is read: every write counted
+                // in it has completed (`WriteSpans::begin`'s order).
+                if self.spans.idle(span) {
+                    return Quiet::Idle(started);
+                }
+            }
+            if stop() {
+                return Quiet::Stopped;
+            }
+            fsleep(Delta::from_micros(200));
+        }
+        Quiet::Busy
     }
 
     /// Counts a read error of `kind` on `leg` (once per failed read, as md
     /// does) and fails the leg when the counts say so.
-    fn count_error(&self, leg: u32, kind: ErrorKind) {
+    pub(crate) fn count_error(&self, leg: u32, kind: ErrorKind) {
         if let Some(l) = self.legs.legs.get(leg as usize) {
             match kind {
                 ErrorKind::Corrected => l.corrected.fetch_add(1, Relaxed),
@@ -387,7 +468,7 @@ impl Raid {
 }
 
 /// `sectors` from `at` in pieces of at most `piece` sectors.
-fn pieces(at: u64, sectors: u64, piece: u64) -> impl Iterator<Item = (u64, u64)> {
+pub(crate) fn pieces(at: u64, sectors: u64, piece: u64) -> impl Iterator<Item = (u64, u64)> {
     let piece = piece.max(1);
     (0..sectors.div_ceil(piece)).map(move |i| {
         let off = i * piece;
@@ -397,18 +478,24 @@ fn pieces(at: u64, sectors: u64, piece: u64) -> impl Iterator<Item = (u64, u64)>
 
 /// Whether the first `len` bytes of two buffers are equal.
 fn same(a: &IoBuf, b: &IoBuf, len: usize) -> bool {
+    same_at(a, b, 0, len)
+}
+
+/// Whether `len` bytes at `off` of two buffers are equal.
+pub(crate) fn same_at(a: &IoBuf, b: &IoBuf, off: usize, len: usize) -> bool {
     let mut x = [0u8; 256];
     let mut y = [0u8; 256];
-    let mut off = 0;
-    while off < len {
-        let n = (len - off).min(x.len());
+    let mut at = off;
+    let end = off.saturating_add(len);
+    while at < end {
+        let n = (end - at).min(x.len());
         let (Some(xs), Some(ys)) = (x.get_mut(..n), y.get_mut(..n)) else {
             return false;
         };
-        if a.read_at(off, xs).is_err() || b.read_at(off, ys).is_err() || xs != ys {
+        if a.read_at(at, xs).is_err() || b.read_at(at, ys).is_err() || xs != ys {
             return false;
         }
-        off += n;
+        at += n;
     }
     true
 }

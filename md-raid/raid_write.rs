@@ -87,6 +87,14 @@ impl WriteSpans {
             .fold(0u64, |acc, c| acc.wrapping_add(c.load(SeqCst)))
     }
 
+    /// Writes started over the whole array so far (the sync's "busy"
+    /// test).
+    pub(crate) fn all_started(&self) -> u64 {
+        self.started
+            .iter()
+            .fold(0u64, |acc, c| acc.wrapping_add(c.load(SeqCst)))
+    }
+
     /// Whether no write over `span` is in flight.
     pub(crate) fn idle(&self, span: Span) -> bool {
         span.slots()
@@ -261,7 +269,7 @@ impl Raid {
 
     /// A copy of a write of `span` (or of a flush) did not reach `leg`.
     /// Process context.
-    fn leg_write_failed(&self, leg: u32, span: Option<Span>) {
+    pub(crate) fn leg_write_failed(&self, leg: u32, span: Option<Span>) {
         self.stats.write_errors.fetch_add(1, SeqCst);
         if self.legs.fail(leg) {
             self.leg_failed(leg);

@@ -49,7 +49,8 @@ ksrc_dir() {
 
 # Which test kernel a command uses: `debug` (base + debug fragments: KASAN,
 # lockdep, kmemleak, fault injection; what `make check` and `make demo` boot)
-# or `prod` (base only, no debug options: what `make bench` measures on).
+# or `prod` (base + prod fragment, no debug options: what `make bench*`
+# measures on).
 # Each is cached under its own key; only the one a command asks for is built.
 RDM_KERNEL=${RDM_KERNEL:-debug}
 
@@ -57,7 +58,7 @@ RDM_KERNEL=${RDM_KERNEL:-debug}
 kconfig_fragments() {
 	case "$RDM_KERNEL" in
 	debug) echo "$RDM_ROOT/config/base.config $RDM_ROOT/config/debug.config" ;;
-	prod) echo "$RDM_ROOT/config/base.config" ;;
+	prod) echo "$RDM_ROOT/config/base.config $RDM_ROOT/config/prod.config" ;;
 	*) die "RDM_KERNEL=$RDM_KERNEL: want debug or prod" ;;
 	esac
 }

@@ -202,6 +202,22 @@ impl DelayedWork {
         // SAFETY: by the type invariant the work is live and initialised.
         unsafe { bindings::cancel_delayed_work(self.dw.as_ptr()) }
     }
+
+    /// Cancels a pending run and waits for a running one to return
+    /// (`cancel_delayed_work_sync()`; also stops a callback that re-arms
+    /// itself). Process context. From the work's own callback, where
+    /// waiting would never end, it only cancels, and warns once.
+    pub(crate) fn cancel_sync(&self) -> bool {
+        // SAFETY: `current_work()` only reads the current task's worker.
+        let current = unsafe { bindings::current_work() };
+        if core::ptr::eq(current, self.dw.as_ptr().cast()) {
+            kernel::pr_warn_once!("rdm: delayed work cancelled from itself, not waited for\n");
+            return self.cancel();
+        }
+        // SAFETY: by the type invariant the work is live and initialised;
+        // the caller is not this work's callback (checked above).
+        unsafe { bindings::cancel_delayed_work_sync(self.dw.as_ptr()) }
+    }
 }
 
 impl Drop for DelayedWork {

@@ -46,7 +46,7 @@ rdm_bindgen_params = $(shell grep -Ev '^#|^$$|MaybeZeroable' $(srctree)/rust/bin
 rdm_allow_fn := 'dm_(get|put)_device|dm_table_get_mode|dm_table_event|dm_(un)?register_target' \
 	'bio_endio|bio_put|submit_bio_noacct|dm_submit_bio_remap|__blk_crypto_submit_bio' \
 	'destroy_workqueue|bioset_exit|dm_per_bio_data|dm_set_target_max_io_len' \
-	'blk_status_to_errno|errno_to_blk_status|cancel_delayed_work(_sync)?' \
+	'blk_status_to_errno|errno_to_blk_status|cancel_delayed_work(_sync)?|current_work' \
 	'blk_crypto_(init_key|start_using_key|evict_key)' \
 	'dax_direct_access|dax_(read|write)_(lock|unlock)' 'crc32c' 'wait_for_completion' 'rdm_.*'
 rdm_allow_type := 'target_type|dm_target|dm_dev|queue_limits|blk_crypto_key|bio_set' \

@@ -13,7 +13,8 @@
 # lowest first (md's rule), so for leg 1's rounds leg 0 is failed with the
 # `fail` message (the readers write nothing, and repairs only write to the
 # leg that erred, so leg 0 misses nothing) and taken back after with
-# `recover`. Run by scripts/raid-errors.sh.
+# `recover`, which rebuilds it; the next round waits for the rebuild. Run by
+# scripts/raid-errors.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . selftests/ktap.sh
@@ -75,7 +76,11 @@ while [ "$injected" -lt "$errors" ]; do
 			break 2
 		fi
 	done
-	[ "$leg" = 0 ] || dmsetup message r 0 recover 0
+	if [ "$leg" != 0 ]; then
+		dmsetup message r 0 recover 0
+		# The rebuild writes leg 0: the next round's bad blocks come after.
+		while [ "$(dmsetup status r | awk '{print $8}')" != idle ]; do sleep 0.2; done
+	fi
 	echo "# round $round: $injected injected, $passes passes, $(($(date +%s) - start)) s"
 done
 stats=$(dmsetup message r 0 stats)

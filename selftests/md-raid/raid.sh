@@ -5,9 +5,10 @@
 # arrays, read errors on one copy (retried, rewritten, verified, counted:
 # dm-dust below the legs), on every copy (EIO for that range only), an
 # error burst that fails a leg, the decay of the counts on an injected
-# clock, write errors (dm-flakey), fail/recover messages with events, and
-# recovery under concurrent verifying readers and writers with a
-# suspend/resume and a remove in the middle.
+# clock, write errors (dm-flakey), fail/recover messages with events,
+# rebuild (raid1 and each raid10 layout, with a suspend and writes in the
+# middle), check/repair, and recovery under concurrent verifying readers
+# and writers with a suspend/resume and a remove in the middle.
 #
 # Legs are RAM disks (brd, 4 x 64 MiB), with dm-dust or dm-flakey on top
 # where a test injects faults.
@@ -76,6 +77,28 @@ same() {
 		<(head -c $(($3 << 20)) /tmp/raid-data) || fail "$1 at $2 MiB does not hold the data"
 }
 
+# legs_equal A B: RAM disks A and B hold the same bytes, read around the
+# page cache (the target writes them with bios: cached pages of an earlier
+# buffered read would be stale).
+legs_equal() {
+	cmp -s <(dd if=/dev/ram$1 bs=1M iflag=direct status=none) <(dd if=/dev/ram$2 bs=1M iflag=direct status=none)
+}
+
+# sync_wait DEV: waits (up to 2 minutes) until no sync action runs.
+sync_wait() {
+	local i
+	for i in $(seq 1 600); do
+		[ "$(field "$1" 5)" = idle ] && return 0
+		sleep 0.2
+	done
+	fail "$1: the sync did not end: $(dmsetup status "$1")"
+}
+
+# done_sectors DEV: how far the sync action has come.
+done_sectors() {
+	field "$1" 4 | cut -d/ -f1
+}
+
 dust_count() {
 	dmsetup message "$1" 0 countbadblocks 2>&1 | sed -n 's/.*countbadblocks: \([0-9]*\) badblock.*/\1/p'
 }
@@ -85,7 +108,9 @@ test_table_errors() {
 	for bad in "raid5 1 128 2 - /dev/ram0 - /dev/ram1" "raid1 1 128 2 /dev/ram2 /dev/ram0 - /dev/ram1" \
 		"raid10 1 100 4 - /dev/ram0 - /dev/ram1 - /dev/ram2 - /dev/ram3" "raid1 1 128 1 - /dev/ram0" \
 		"raid1 3 128 max_read_errors x 2 - /dev/ram0 - /dev/ram1" \
-		"raid1 3 128 rebuild 1 2 - /dev/ram0 - /dev/ram1" "raid1 1 128 3 - /dev/ram0 - /dev/ram1" \
+		"raid1 3 128 rebuild 2 2 - /dev/ram0 - /dev/ram1" "raid1 1 128 3 - /dev/ram0 - /dev/ram1" \
+		"raid1 5 128 rebuild 0 rebuild 1 2 - /dev/ram0 - /dev/ram1" \
+		"raid1 5 128 min_recovery_rate 10 max_recovery_rate 5 2 - /dev/ram0 - /dev/ram1" \
 		"raid1 1 128 2 - - - -" "raid10 3 128 raid10_copies 3 2 - /dev/ram0 - /dev/ram1" \
 		"raid1 1 128 2 - /dev/ram0 - /dev/nonexistent" "raid1 1 128 2 - /dev/ram0 - /dev/ram1 extra"; do
 		! dmsetup create bad --table "0 $LEG_SECTORS raid_rs $bad" 2>/dev/null || fail "accepted: $bad"
@@ -129,8 +154,8 @@ test_raid10_near_layout_and_degraded() {
 	[ "$(field r10 1) $(field r10 3)" = "raid10 AAAA" ] || fail "status: $(dmsetup status r10)"
 	put /dev/mapper/r10 0 16
 	same /dev/mapper/r10 0 16
-	cmp /dev/ram0 /dev/ram1 || fail "legs 0 and 1 differ"
-	cmp /dev/ram2 /dev/ram3 || fail "legs 2 and 3 differ"
+	legs_equal 0 1 || fail "legs 0 and 1 differ"
+	legs_equal 2 3 || fail "legs 2 and 3 differ"
 	# Chunk 1 (the second 64 KiB) is the first chunk of legs 2/3.
 	cmp <(dd if=/dev/ram2 bs=64k count=1 status=none) <(dd if=/tmp/raid-data bs=64k skip=1 count=1 status=none) ||
 		fail "chunk 1 is not at the start of leg 2"
@@ -332,9 +357,106 @@ test_fail_and_recover_messages() {
 	! dmsetup message r 0 fail 2 2>/dev/null || fail "leg 2 of 2 accepted"
 	! dmsetup message r 0 recover 1 2>/dev/null || fail "recover of a leg in service accepted"
 	same /dev/mapper/r 0 2
+	# Written while leg 0 is out: only a rebuild puts it there.
+	put /dev/mapper/r 8 4
+	ev=$(events r)
 	dmsetup message r 0 recover 0 || fail "recover refused"
+	sync_wait r
 	[ "$(field r 3)" = AA ] || fail "status after recover: $(dmsetup status r)"
-	! dmsetup message r 0 check 2>/dev/null || fail "check accepted, but not implemented"
+	[ "$(events r)" -gt "$ev" ] || fail "no event for the recover"
+	legs_equal 0 1 || fail "leg 0 was not rebuilt"
+	! dmsetup message r 0 recover 2>/dev/null || fail "recover without a leg accepted"
+	! dmsetup message r 0 reshape 2>/dev/null || fail "reshape accepted"
+	dmsetup remove r
+}
+
+# A replaced leg is rebuilt from the other (table: rebuild 1), slowly
+# (4 MiB/s): meanwhile the status shows the leg `a`, the action `recover`
+# and its progress, reads return the data (the new leg serves only what
+# it holds), a suspend stops the rebuild where it is and a resume goes on,
+# and writes go on: at the end the legs are equal.
+test_rebuild_a_replaced_leg() {
+	zero_legs
+	raid1 r /dev/ram0 /dev/ram1
+	put /dev/mapper/r 48 16
+	dmsetup remove r
+	raid1 r /dev/ram0 /dev/ram1 rebuild 1 min_recovery_rate 4096 max_recovery_rate 4096
+	[ "$(field r 3) $(field r 5)" = "Aa recover" ] || fail "status in the rebuild: $(dmsetup status r)"
+	# Leg 1 is all zeros past the first MiBs: a read sent there fails this.
+	same /dev/mapper/r 48 16
+	dmsetup suspend r
+	p1=$(done_sectors r)
+	sleep 1
+	p2=$(done_sectors r)
+	dmsetup resume r
+	[ "$p1" = "$p2" ] || fail "the rebuild went on while suspended: $p1, then $p2"
+	[ "$p1" -gt 0 ] && [ "$p1" -lt "$LEG_SECTORS" ] || fail "progress $p1 of $LEG_SECTORS"
+	ev0=$(events r)
+	# Random writes around the rebuild's position: behind it, ahead of it
+	# and into the piece it is copying.
+	fio --name=writer --filename=/dev/mapper/r --direct=1 --ioengine=psync --rw=randwrite --bs=4k \
+		--size=16M --verify=crc32c --verify_fatal=1 --output=/tmp/raid-fio-w >/dev/null 2>&1 ||
+		{ tail -n 20 /tmp/raid-fio-w; fail "writes during the rebuild"; }
+	echo "info: after the writes: $(dmsetup status r), $(dmsetup message r 0 stats)"
+	sync_wait r
+	[ "$(field r 3)" = AA ] || fail "status after the rebuild: $(dmsetup status r)"
+	[ "$(events r)" -gt "$ev0" ] || fail "no event at the end of the rebuild"
+	legs_equal 0 1 || fail "the legs differ after the rebuild"
+	same /dev/mapper/r 48 16
+	dmsetup remove r
+}
+
+# Rebuild in every raid10 layout: a leg's sectors map to other array
+# sectors in each; a check afterwards compares every copy of every chunk.
+test_raid10_rebuild_each_layout() {
+	local fmt size=$((2 * LEG_SECTORS)) legs="4 - /dev/ram0 - /dev/ram1 - /dev/ram2 - /dev/ram3"
+	for fmt in near far offset; do
+		zero_legs
+		mkdev r10 "0 $size raid_rs raid10 5 128 raid10_copies 2 raid10_format $fmt $legs"
+		put /dev/mapper/r10 0 16
+		put /dev/mapper/r10 100 16
+		dmsetup remove r10
+		dd if=/dev/zero of=/dev/ram2 bs=1M count=64 oflag=direct status=none
+		mkdev r10 "0 $size raid_rs raid10 7 128 raid10_copies 2 raid10_format $fmt rebuild 2 $legs"
+		sync_wait r10
+		[ "$(field r10 3)" = AAAA ] || fail "$fmt: status after the rebuild: $(dmsetup status r10)"
+		dmsetup message r10 0 check
+		sync_wait r10
+		[ "$(field r10 6)" = 0 ] || fail "$fmt: copies differ after the rebuild: $(dmsetup status r10)"
+		same /dev/mapper/r10 0 16
+		same /dev/mapper/r10 100 16
+		dmsetup remove r10
+	done
+}
+
+# check counts the sectors where the copies differ and changes nothing;
+# repair counts and fixes them; frozen stops sync actions until idle.
+test_check_and_repair_mismatches() {
+	zero_legs
+	raid1 r /dev/ram0 /dev/ram1
+	put /dev/mapper/r 0 16
+	dmsetup remove r
+	# Three 4 KiB blocks of leg 1 change behind the array's back.
+	dd if=/dev/urandom of=/dev/ram1 bs=4k seek=10 count=1 oflag=direct conv=notrunc status=none
+	dd if=/dev/urandom of=/dev/ram1 bs=4k seek=1000 count=2 oflag=direct conv=notrunc status=none
+	raid1 r /dev/ram0 /dev/ram1
+	dmsetup message r 0 check || fail "check refused"
+	sync_wait r
+	[ "$(field r 6)" = 24 ] || fail "mismatch_cnt after check: $(dmsetup status r)"
+	! legs_equal 0 1 || fail "check changed a leg"
+	dmsetup message r 0 repair || fail "repair refused"
+	sync_wait r
+	[ "$(field r 6)" = 24 ] || fail "mismatch_cnt after repair: $(dmsetup status r)"
+	legs_equal 0 1 || fail "repair left the legs different"
+	dmsetup message r 0 check
+	sync_wait r
+	[ "$(field r 6)" = 0 ] || fail "mismatch_cnt after the repair's check: $(dmsetup status r)"
+	dmsetup message r 0 frozen
+	[ "$(field r 5)" = frozen ] || fail "not frozen: $(dmsetup status r)"
+	! dmsetup message r 0 check 2>/dev/null || fail "check accepted while frozen"
+	dmsetup message r 0 idle
+	[ "$(field r 5)" = idle ] || fail "not idle: $(dmsetup status r)"
+	same /dev/mapper/r 0 16
 	dmsetup remove r
 }
 
@@ -425,5 +547,5 @@ setup || exit 1
 ktap_run test_table_errors test_raid1_round_trip test_raid10_near_layout_and_degraded \
 	test_read_errors_corrected test_bad_on_every_copy test_error_burst_fails_the_leg test_error_decay \
 	test_write_errors_fail_the_leg test_raid10_write_error_on_a_leg_that_cannot_fail \
-	test_fail_and_recover_messages \
-	test_recovery_under_load_suspend_and_remove test_repair_racing_a_write_keeps_the_legs_equal
+	test_fail_and_recover_messages test_rebuild_a_replaced_leg test_raid10_rebuild_each_layout \
+	test_check_and_repair_mismatches test_recovery_under_load_suspend_and_remove test_repair_racing_a_write_keeps_the_legs_equal

@@ -108,7 +108,8 @@ impl SyncAction {
         }
     }
 
-    /// Parses a status word (as the `message` interface takes them).
+    /// Parses a status word, in any case (as dm-raid's `message` takes
+    /// them: `strcasecmp()`).
     pub fn parse(s: &str) -> Option<Self> {
         [
             SyncAction::Idle,
@@ -119,7 +120,7 @@ impl SyncAction {
             SyncAction::Repair,
         ]
         .into_iter()
-        .find(|a| a.name() == s)
+        .find(|a| a.name().eq_ignore_ascii_case(s))
     }
 }
 

@@ -350,6 +350,22 @@ fn check_exhaustively(l: Layout, leg_sectors: u64) {
         }
     }
     assert_eq!(m.virt_of(l.legs(), 0), None);
+    // A rebuild copies a chunk of a leg as one run of the array: within a
+    // leg's chunk the sectors hold consecutive array sectors, or none does.
+    if l.is_raid10() {
+        let chunk = u64::from(l.chunk_sectors());
+        for leg in 0..l.legs() {
+            for phys in 0..leg_sectors {
+                let start = phys - phys % chunk;
+                let first = m.virt_of(leg, start);
+                assert_eq!(
+                    m.virt_of(leg, phys),
+                    first.map(|v| v + (phys - start)),
+                    "{l:?} leg {leg} phys {phys}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

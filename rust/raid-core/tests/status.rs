@@ -94,5 +94,8 @@ fn sync_action_words() {
         assert_eq!(SyncAction::parse(a.name()), Some(a));
     }
     assert_eq!(SyncAction::parse("reshape"), None);
+    // dm-raid compares message words with strcasecmp().
+    assert_eq!(SyncAction::parse("Check"), Some(SyncAction::Check));
+    assert_eq!(SyncAction::parse("FROZEN"), Some(SyncAction::Frozen));
     assert_eq!(SyncAction::Repair.name(), "repair");
 }
