@@ -4,7 +4,7 @@
 # `make` builds the modules (after the cached test kernel); `make help` lists
 # the rest. KDIR=<Rust-enabled 7.2 build tree> builds against another kernel.
 
-.PHONY: all modules setup kernel check demo bench bench-pcache powercut raid-errors fuzz test-user clippy clean help
+.PHONY: all modules setup kernel check demo bench bench-pcache bench-raid powercut raid-errors fuzz test-user clippy clean help
 
 all: modules
 
@@ -32,6 +32,9 @@ bench:
 bench-pcache:
 	scripts/bench-pcache.sh
 
+bench-raid:
+	scripts/bench-raid.sh
+
 powercut: modules
 	scripts/powercut.sh $(CYCLES)
 
@@ -55,6 +58,7 @@ help:
 	@echo '  make demo       boot QEMU and show dm-inlinecrypt working'
 	@echo '  make bench      fio: Rust vs upstream C dm-inlinecrypt, with ratios'
 	@echo '  make bench-pcache   fio: Rust vs upstream C dm-pcache (data_crc off/on, raw pmem), with ratios'
+	@echo '  make bench-raid     fio: raid_rs vs upstream dm-raid (raid1, raid10), recovery from bad blocks, with ratios'
 	@echo '  make powercut   power cuts under dm-pcache in QEMU (CYCLES=200); prints cycles, writes checked, lost'
 	@echo '  make raid-errors  read errors injected under raid_rs in QEMU (ERRORS=10000); prints injected, corrected, wrong bytes'
 	@echo '  make fuzz       fuzz the pcache format decoders (FUZZ_SECONDS=60)'

@@ -6,7 +6,8 @@
 # TCG vary from run to run; compare ratios from one boot.
 #
 # Runs on the production test kernel (RDM_KERNEL=prod, no debug options),
-# built on first use. dm-writecache is not in the test kernels' config yet.
+# built on first use (config/prod.config adds dm-writecache for the third
+# column).
 #
 # Usage: scripts/bench-pcache.sh     (RT=<seconds per job>, default 5; ROUNDS, default 1)
 set -euo pipefail

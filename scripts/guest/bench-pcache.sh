@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # fio: the Rust pcache target vs the upstream C one on the same pmem and
 # backing RAM disk in the same boot (one module loaded at a time: both
-# register "pcache"), data_crc off and on, and raw /dev/pmem0 as the
-# ceiling. Runs inside the VM (scripts/bench-pcache.sh). Not a test.
+# register "pcache"), data_crc off and on, dm-writecache on the same pmem
+# and backing (the other DAX write-back cache upstream), and raw /dev/pmem0
+# as the ceiling. Runs inside the VM (scripts/bench-pcache.sh). Not a test.
 set -euo pipefail
 . /rdm/selftests/ktap.sh
 RT=${RT:-5}
@@ -16,6 +17,7 @@ PMEM=/dev/pmem0
 JOBS=("rand-write-4K:randwrite:0" "rand-read-hit-4K:randread:0" "rand-read-miss-4K:randread:256")
 declare -A RES
 
+load_kmod dm-writecache
 load_kmod brd rd_nr=1 rd_size=$((LEN / 2))
 # brd allocates pages on first write: fill it once so no run pays for that.
 dd if=/dev/zero of=/dev/ram0 bs=1M count=$((LEN / 2048)) oflag=direct status=none
@@ -56,6 +58,16 @@ pcache_set() {
 	dmsetup remove bench
 }
 
+writecache_set() {
+	# An all-zero superblock makes dm-writecache format the cache.
+	dd if=/dev/zero of="$PMEM" bs=1M count=1 oflag=direct status=none
+	dmsetup create bench --table "0 $LEN writecache p /dev/ram0 $PMEM 4096 0"
+	[ -b /dev/mapper/bench ] || { echo "no device node"; exit 1; }
+	run_set wcache /dev/mapper/bench
+	echo "  wcache status: $(dmsetup status bench)"
+	dmsetup remove bench
+}
+
 use() {
 	case $1 in
 	rust) grep -q '^dm_pcache ' /proc/modules && rmmod dm_pcache; load_ours dm_pcache_rs ;;
@@ -74,12 +86,13 @@ for round in $(seq "$ROUNDS"); do
 		pcache_set "$t" "$t" ""
 		pcache_set "$t-crc" "$t" "2 data_crc true"
 	done
+	writecache_set
 done
 run_set raw-pmem "$PMEM"
 
 echo
-echo "# medians (IOPS); ratios are Rust / C"
-printf '%-18s %4s %9s %9s %7s %9s %9s %7s %9s\n' job jobs rust c ratio rust-crc c-crc ratio raw-pmem
+echo "# medians (IOPS); ratios are Rust / C and Rust / dm-writecache"
+printf '%-18s %4s %9s %9s %7s %9s %9s %7s %9s %7s %9s\n' job jobs rust c ratio rust-crc c-crc ratio wcache ratio raw-pmem
 for job in "${JOBS[@]}"; do
 	name=${job%%:*}
 	for jobs in 1 2; do
@@ -87,9 +100,11 @@ for job in "${JOBS[@]}"; do
 		c=$(median <<<"${RES[c,$name,$jobs]}")
 		rc=$(median <<<"${RES[rust-crc,$name,$jobs]}")
 		cc=$(median <<<"${RES[c-crc,$name,$jobs]}")
+		w=$(median <<<"${RES[wcache,$name,$jobs]}")
 		p=$(median <<<"${RES[raw-pmem,$name,$jobs]}")
-		printf '%-18s %4s %9s %9s %7s %9s %9s %7s %9s\n' "$name" "$jobs" "$r" "$c" \
+		printf '%-18s %4s %9s %9s %7s %9s %9s %7s %9s %7s %9s\n' "$name" "$jobs" "$r" "$c" \
 			"$(awk -v a="$r" -v b="$c" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$rc" "$cc" \
-			"$(awk -v a="$rc" -v b="$cc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$p"
+			"$(awk -v a="$rc" -v b="$cc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$w" \
+			"$(awk -v a="$r" -v b="$w" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$p"
 	done
 done
