@@ -52,7 +52,7 @@ mod raid_write;
 use legs::{bit, Leg, LegHealth, Legs};
 use raid_core::{leg_health, Limits, Mapping, RaidTable, RaidType, Status, SyncAction, SyncMode};
 use raid_read::ReadCtx;
-use raid_sync::{Scrub, ScrubKind, SyncCtl, DEFAULT_MAX_RATE, DEFAULT_MIN_RATE};
+use raid_sync::{Scrub, ScrubKind, SyncCtl, DEFAULT_MAX_RATE};
 use raid_write::{Span, WriteCtx, WriteSpans};
 use rdm::{
     Bio, BlkStatus, ClonePool, CtrError, DelayedWork, DevIter, EndIo, EndingBio, IoInfo, Mapped,
@@ -114,8 +114,7 @@ pub(crate) struct Raid {
     pub(crate) sync: SpinLock<SyncCtl>,
     pub(crate) sync_gen: AtomicU64,
     pub(crate) sync_work: DelayedWork,
-    /// The table's `min_recovery_rate` / `max_recovery_rate` (KiB/s).
-    pub(crate) min_rate: u32,
+    /// The table's `max_recovery_rate` (KiB/s).
     pub(crate) max_rate: u32,
     pub(crate) limits: Limits,
     /// The table line as `dmsetup table` prints it.
@@ -178,44 +177,6 @@ impl Raid {
             );
         }
         out
-    }
-
-    /// The sync action, its progress (done, total sectors) and the
-    /// mismatch count, as dm-raid reports them.
-    fn sync_status(&self) -> (SyncAction, u64, u64, u64) {
-        let ctl = self.sync.lock();
-        let array = self.legs.map.array_sectors();
-        let action = if ctl.frozen {
-            SyncAction::Frozen
-        } else if self.rebuild_legs() != 0 {
-            SyncAction::Recover
-        } else {
-            match ctl.scrub {
-                Some(Scrub {
-                    kind: ScrubKind::Resync,
-                    ..
-                }) => SyncAction::Resync,
-                Some(Scrub {
-                    kind: ScrubKind::Check,
-                    ..
-                }) => SyncAction::Check,
-                Some(Scrub {
-                    kind: ScrubKind::Repair,
-                    ..
-                }) => SyncAction::Repair,
-                None => SyncAction::Idle,
-            }
-        };
-        let done = if self.rebuild_legs() != 0 {
-            // Leg sectors, scaled to the array as dm-raid shows them.
-            let at = self.legs.recovery_offset.load(Relaxed);
-            let dev = self.legs.map.dev_sectors().max(1);
-            at.checked_mul(array)
-                .map_or_else(|| at / dev * array, |x| x / dev)
-        } else {
-            ctl.scrub.map_or(array, |s| s.pos)
-        };
-        (action, done, array, ctl.mismatches)
     }
 
     fn leg_index(&self, arg: &str) -> Result<u32> {
@@ -358,7 +319,6 @@ impl Target for Raid {
             kind: ScrubKind::Resync,
             pos: 0,
         });
-        let min_rate = table.min_recovery_rate().unwrap_or(DEFAULT_MIN_RATE);
         let max_rate = match table.max_recovery_rate() {
             Some(0) | None => DEFAULT_MAX_RATE,
             Some(max) => max,
@@ -373,6 +333,7 @@ impl Target for Raid {
                 faulty: AtomicU64::new(0),
                 rebuilding: AtomicU64::new(table.rebuild_mask() & present),
                 recovery_offset: AtomicU64::new(0),
+                resync_at: AtomicU64::new(if scrub.is_some() { 0 } else { u64::MAX }),
                 changes: AtomicU64::new(0),
             },
             health <- new_spinlock!(health),
@@ -384,11 +345,11 @@ impl Target for Raid {
             event,
             sync <- new_spinlock!(SyncCtl {
                 scrub,
+                last: scrub.map(|s| s.kind),
                 ..SyncCtl::default()
             }),
             sync_gen: AtomicU64::new(0),
             sync_work,
-            min_rate,
             max_rate,
             limits: Limits::new(table.max_read_errors()),
             table: line,
@@ -493,12 +454,13 @@ impl Target for Raid {
                 let s = &self.stats;
                 let _ = write!(
                     out,
-                    "read_errors {} uncorrectable_reads {} write_errors {} repair_races {} legs_failed {}",
+                    "read_errors {} uncorrectable_reads {} write_errors {} repair_races {} legs_failed {} mismatches {}",
                     s.read_errors.load(Relaxed),
                     s.uncorrectable_reads.load(Relaxed),
                     s.write_errors.load(Relaxed),
                     s.repair_races.load(Relaxed),
                     s.legs_failed.load(Relaxed),
+                    self.sync.lock().mismatches,
                 );
                 let health = self.health.lock();
                 for (i, (h, leg)) in health.iter().zip(self.legs.legs.iter()).enumerate() {
@@ -516,17 +478,8 @@ impl Target for Raid {
                 Some(SyncAction::Check) => self.start_scrub(ScrubKind::Check),
                 Some(SyncAction::Repair) => self.start_scrub(ScrubKind::Repair),
                 Some(SyncAction::Resync) => self.start_scrub(ScrubKind::Resync),
-                // A check, repair or resync ends; a rebuild goes on (md
-                // starts it again at once).
-                Some(SyncAction::Idle) => self.sync_control(|ctl| {
-                    ctl.frozen = false;
-                    ctl.scrub = None;
-                    Ok(())
-                }),
-                Some(SyncAction::Frozen) => self.sync_control(|ctl| {
-                    ctl.frozen = true;
-                    Ok(())
-                }),
+                Some(SyncAction::Idle) => self.sync_idle(),
+                Some(SyncAction::Frozen) => self.sync_freeze(),
                 // A rebuild starts by itself; `recover <leg>` names one.
                 Some(SyncAction::Recover) | None => Err(EINVAL),
             },

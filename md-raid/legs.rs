@@ -50,9 +50,10 @@ pub(crate) struct LegHealth {
 /// has the bits of the slots with a device; `faulty` only ever gains bits
 /// of present legs, and never the last in-sync bit that keeps a copy of
 /// every chunk readable (`fail`), except through `start_rebuild`, which
-/// moves a faulty leg to `rebuilding`. A leg in `rebuilding` holds the
-/// array's data below `recovery_offset` (its own sectors) and is not
-/// counted as a copy above it.
+/// moves a faulty leg to `rebuilding`. A usable leg in `rebuilding` holds
+/// the array's data below `recovery_offset` (its own sectors) and is not
+/// counted as a copy above it; a faulty one keeps its `rebuilding` bit
+/// until it is taken back.
 pub(crate) struct Legs {
     pub(crate) map: Mapping,
     pub(crate) legs: KVec<Leg>,
@@ -63,6 +64,11 @@ pub(crate) struct Legs {
     /// pass too).
     pub(crate) rebuilding: AtomicU64,
     pub(crate) recovery_offset: AtomicU64,
+    /// While a resync runs, the array sector it has reached (`u64::MAX`
+    /// otherwise): above it the copies may differ, and reads go to the
+    /// first readable copy so that two reads agree (md's
+    /// `choose_first_rdev()` during a resync).
+    pub(crate) resync_at: AtomicU64,
     /// Bumped on every change of `faulty` or `rebuilding`, for the event
     /// work.
     pub(crate) changes: AtomicU64,
@@ -72,7 +78,10 @@ impl Legs {
     /// The legs writes go to: present and not faulty (in sync or being
     /// rebuilt).
     pub(crate) fn usable(&self) -> u64 {
-        self.present & !self.faulty.load(Ordering::Acquire)
+        // SeqCst: a write counts itself in flight, then looks here; a
+        // rebuild takes a leg back here, then looks for writes in flight.
+        // One of the two sees the other.
+        self.present & !self.faulty.load(Ordering::SeqCst)
     }
 
     /// The legs that hold every copy the layout puts on them.
@@ -133,6 +142,8 @@ impl Legs {
             if !layout.has_enough(self.present & !(cur | b | rebuilding)) {
                 return false;
             }
+            // INVARIANT: checked above: what is left in sync holds a copy
+            // of every chunk.
             match self
                 .faulty
                 .compare_exchange(cur, cur | b, Ordering::AcqRel, Ordering::Acquire)
@@ -157,9 +168,10 @@ impl Legs {
         }
         // In this order, so that no read sees the leg usable and in sync:
         // the offset first, then rebuilding, then no longer faulty.
-        self.recovery_offset.store(0, Ordering::Release);
-        self.rebuilding.fetch_or(b, Ordering::AcqRel);
-        self.faulty.fetch_and(!b, Ordering::AcqRel);
+        // INVARIANT: the leg holds nothing yet, and its offset is 0.
+        self.recovery_offset.store(0, Ordering::SeqCst);
+        self.rebuilding.fetch_or(b, Ordering::SeqCst);
+        self.faulty.fetch_and(!b, Ordering::SeqCst);
         self.changes.fetch_add(1, Ordering::Release);
         true
     }
@@ -167,6 +179,7 @@ impl Legs {
     /// The legs of `legs` still rebuilding are in sync now (their offset
     /// reached the end). Returns whether any was.
     pub(crate) fn end_rebuild(&self, legs: u64) -> bool {
+        // INVARIANT: the caller saw the shared offset at the legs' end.
         let was = self.rebuilding.fetch_and(!legs, Ordering::AcqRel);
         if was & legs != 0 {
             self.changes.fetch_add(1, Ordering::Release);
@@ -218,7 +231,14 @@ impl Legs {
             };
             n += 1;
         }
-        let i = choose(cands.get(..n)?, sectors, exclude)?;
+        let cands = cands.get(..n)?;
+        let i = if virt.saturating_add(sectors) > self.resync_at.load(Ordering::Acquire) {
+            cands
+                .iter()
+                .position(|c| exclude & bit(c.leg) == 0 && c.readable(sectors))?
+        } else {
+            choose(cands, sectors, exclude)?
+        };
         copies.get(i)
     }
 }

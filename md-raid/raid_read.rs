@@ -56,7 +56,7 @@ pub(crate) enum Verify {
 pub(crate) enum Copied {
     /// The target holds the source's data (verified if asked).
     Done,
-    /// The source could not be read (or no buffer could be had).
+    /// The source could not be read, or is no longer a copy to read.
     SourceFailed,
     /// The target could not be written (or read back the same).
     TargetFailed,
@@ -248,7 +248,7 @@ impl Raid {
         Recovery::Done(Ok(()))
     }
 
-    fn legs_in(&self, mask: u64) -> impl Iterator<Item = u32> {
+    pub(crate) fn legs_in(&self, mask: u64) -> impl Iterator<Item = u32> {
         (0..self.legs.legs.len() as u32).filter(move |l| mask & bit(*l) != 0)
     }
 
@@ -330,13 +330,11 @@ impl Raid {
         stop: &dyn Fn() -> bool,
     ) -> Copied {
         let span = Span { virt, sectors };
-        let (Some(src), Some(dst), Some(from_dev), Some(to_dev)) = (
-            self.legs.phys(from, virt),
-            self.legs.phys(to, virt),
-            self.legs.dev(from),
-            self.legs.dev(to),
-        ) else {
+        let (Some(src), Some(from_dev)) = (self.legs.phys(from, virt), self.legs.dev(from)) else {
             return Copied::SourceFailed;
+        };
+        let (Some(dst), Some(to_dev)) = (self.legs.phys(to, virt), self.legs.dev(to)) else {
+            return Copied::TargetFailed;
         };
         let len = (sectors << SECTOR_SHIFT) as usize;
         let (Ok(mut data), Ok(mut check)) = (
@@ -378,6 +376,12 @@ impl Raid {
                 && (verify == Verify::No
                     || (self.sync_io.io(to_dev, IoOp::Read, dst, &mut check).is_ok()
                         && same(&data, &check, len)));
+            if !self.legs.can_read(from, src, sectors) {
+                // Failed meanwhile: a write may have skipped it (and
+                // completed before `started` was read), and its old data
+                // would then have been copied over the write.
+                return Copied::SourceFailed;
+            }
             if self.spans.started(span) == started {
                 return if verified {
                     Copied::Done

@@ -16,26 +16,24 @@
 //!
 //! The sync stops at `presuspend` (and `postsuspend` waits for the piece in
 //! progress) and goes on from where it was at `resume`; `frozen` stops it
-//! until `idle`. Its pace follows md's rule with dm-raid's
-//! `min_recovery_rate` / `max_recovery_rate`: above the minimum it pauses
-//! while the array has other I/O or runs faster than the maximum.
+//! until `idle` or a new action. Its pace follows md's rule with dm-raid's
+//! `max_recovery_rate`: above it, the sync pauses.
 
 use crate::legs::bit;
-use crate::raid_core::ErrorKind;
+use crate::raid_core::{ErrorKind, SyncAction};
 use crate::raid_read::{pieces, Copied, Quiet, Verify, BLOCK_SECTORS};
 use crate::raid_write::Span;
-use crate::rdm::{noio, IoBuf, IoOp, SECTOR_SHIFT};
+use crate::rdm::{noio, IoBuf, IoOp, IO_MAX_BYTES, SECTOR_SHIFT};
 use crate::Raid;
 use core::sync::atomic::Ordering::{Relaxed, SeqCst};
 use kernel::prelude::*;
 use kernel::time::{delay::fsleep, Delta, Instant, Monotonic};
 
-/// A piece of a sync: 2^11 sectors (1 MiB, the most one synchronous I/O
-/// carries), cut at raid10 chunk edges.
-const PIECE_SECTORS: u64 = 2048;
+/// A piece of a sync: the most one synchronous I/O carries (1 MiB), cut
+/// at raid10 chunk edges.
+const PIECE_SECTORS: u64 = (IO_MAX_BYTES >> SECTOR_SHIFT) as u64;
 
-/// md's defaults for `sync_speed_min` / `sync_speed_max`, in KiB/s.
-pub(crate) const DEFAULT_MIN_RATE: u32 = 1_000;
+/// md's default `sync_speed_max`, in KiB/s.
 pub(crate) const DEFAULT_MAX_RATE: u32 = 200_000;
 
 /// A scrub of the whole array.
@@ -50,6 +48,17 @@ pub(crate) enum ScrubKind {
     Repair,
 }
 
+impl ScrubKind {
+    /// The action dm-raid's status names.
+    pub(crate) fn action(self) -> SyncAction {
+        match self {
+            ScrubKind::Resync => SyncAction::Resync,
+            ScrubKind::Check => SyncAction::Check,
+            ScrubKind::Repair => SyncAction::Repair,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(crate) struct Scrub {
     pub(crate) kind: ScrubKind,
@@ -62,6 +71,9 @@ pub(crate) struct Scrub {
 #[derive(Default)]
 pub(crate) struct SyncCtl {
     pub(crate) scrub: Option<Scrub>,
+    /// The kind of the last scrub started (dm-raid shows `mismatch_cnt`
+    /// after a check only).
+    pub(crate) last: Option<ScrubKind>,
     pub(crate) frozen: bool,
     pub(crate) suspended: bool,
     /// Sectors found different by the last check or repair (md's
@@ -80,14 +92,13 @@ enum Job {
 }
 
 /// md's pacing (`md_do_sync()`): over a window of a few seconds, a sync
-/// faster than `min` KiB/s pauses while the array is busy or while it is
-/// faster than `max`.
+/// faster than `max` KiB/s pauses. (md also waits, when the array is busy,
+/// for its own sync I/O in flight; this sync has none in flight between
+/// pieces.)
 struct Pace {
-    min: u64,
     max: u64,
     since: Instant<Monotonic>,
     kib: u64,
-    writes_seen: u64,
 }
 
 /// The pacing window (md's `SYNC_MARK_STEP` is 3 s).
@@ -98,6 +109,13 @@ impl Pace {
         let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(0);
         self.kib.saturating_mul(1000) / ms.max(1)
     }
+}
+
+/// What a scrub of a range found and did.
+#[derive(Default)]
+struct Scrubbed {
+    /// Sectors where copies differed.
+    mismatches: u64,
 }
 
 impl Raid {
@@ -116,24 +134,61 @@ impl Raid {
         Ok(r)
     }
 
-    /// Starts a scrub (the `check`, `repair`, `resync` messages): `EBUSY`
-    /// while another sync runs or the sync is frozen, as md refuses.
+    /// Starts a scrub (the `check`, `repair`, `resync` messages) as md's
+    /// `action_store()` does: a frozen sync thaws; `EBUSY` while another
+    /// sync action runs, or while suspended (dm-raid's answer).
     pub(crate) fn start_scrub(&self, kind: ScrubKind) -> Result {
         self.sync_control(|ctl| {
-            if ctl.frozen || ctl.scrub.is_some() || self.rebuild_legs() != 0 {
+            if ctl.suspended || ctl.scrub.is_some() || self.rebuild_legs() != 0 {
                 return Err(EBUSY);
             }
+            ctl.frozen = false;
             ctl.scrub = Some(Scrub { kind, pos: 0 });
-            if kind != ScrubKind::Resync {
-                ctl.mismatches = 0;
+            ctl.last = Some(kind);
+            ctl.mismatches = 0;
+            if kind == ScrubKind::Resync {
+                self.legs.resync_at.store(0, SeqCst);
             }
+            Ok(())
+        })
+    }
+
+    /// Ends a running scrub (`idle`, or its end).
+    fn end_scrub(&self, ctl: &mut SyncCtl) {
+        ctl.scrub = None;
+        self.legs.resync_at.store(u64::MAX, SeqCst);
+    }
+
+    /// `idle`: a check, repair or resync ends, a frozen sync thaws; a
+    /// rebuild goes on (md starts it again at once).
+    pub(crate) fn sync_idle(&self) -> Result {
+        self.sync_control(|ctl| {
+            if ctl.suspended {
+                return Err(EBUSY);
+            }
+            ctl.frozen = false;
+            self.end_scrub(ctl);
+            Ok(())
+        })
+    }
+
+    /// `frozen`: every sync action stops until `idle` or a new one.
+    pub(crate) fn sync_freeze(&self) -> Result {
+        self.sync_control(|ctl| {
+            if ctl.suspended {
+                return Err(EBUSY);
+            }
+            ctl.frozen = true;
             Ok(())
         })
     }
 
     /// Takes the failed `leg` back and rebuilds it (the `recover` message).
     pub(crate) fn recover_leg(&self, leg: u32) -> Result {
-        self.sync_control(|_| {
+        self.sync_control(|ctl| {
+            if ctl.suspended {
+                return Err(EBUSY);
+            }
             // Under the sync lock: the work moves the shared offset under
             // it too, so it never moves it past a piece this leg missed.
             if !self.legs.start_rebuild(leg) {
@@ -150,30 +205,67 @@ impl Raid {
         self.legs.rebuilding.load(SeqCst) & self.legs.usable()
     }
 
+    /// The sync action, its progress (done, total sectors) and the
+    /// mismatch count, as dm-raid reports them.
+    pub(crate) fn sync_status(&self) -> (SyncAction, u64, u64, u64) {
+        let ctl = self.sync.lock();
+        let array = self.legs.map.array_sectors();
+        let rebuilding = self.rebuild_legs() != 0;
+        let action = if ctl.frozen {
+            SyncAction::Frozen
+        } else if rebuilding {
+            SyncAction::Recover
+        } else {
+            ctl.scrub.map_or(SyncAction::Idle, |s| s.kind.action())
+        };
+        let done = if rebuilding {
+            // Leg sectors, scaled to the array as dm-raid shows them.
+            scale(
+                self.legs.recovery_offset.load(Relaxed),
+                array,
+                self.legs.map.dev_sectors(),
+            )
+        } else {
+            ctl.scrub.map_or(array, |s| s.pos)
+        };
+        // dm-raid shows the count after a check only.
+        let mismatches = match ctl.last {
+            Some(ScrubKind::Check) => ctl.mismatches,
+            _ => 0,
+        };
+        (action, done, array, mismatches)
+    }
+
     /// The work item: runs the sync until there is nothing to do or it is
     /// told to stop (process context).
     pub(crate) fn sync_run(&self) {
         let mut pace = Pace {
-            min: self.min_rate.into(),
             max: self.max_rate.into(),
             since: Instant::now(),
             kib: 0,
-            writes_seen: self.spans.all_started(),
         };
         loop {
             let Some((job, gen)) = self.next_job() else {
                 return;
             };
             let stop = || self.sync_gen.load(SeqCst) != gen;
-            let done = match job {
-                Job::Rebuild { legs, at } => self.rebuild_piece(legs, at, &stop),
-                Job::Scrub(s) => self.scrub_piece(s, &stop),
-            };
-            let Some(done) = done else {
-                // Stopped: the state changed, look again.
-                continue;
+            let (done, found) = match job {
+                Job::Rebuild { legs, at } => match self.rebuild_piece(legs, at, &stop) {
+                    Some(done) => (done, Scrubbed::default()),
+                    None => continue,
+                },
+                Job::Scrub(s) => {
+                    let n = PIECE_SECTORS.min(self.legs.map.max_io_sectors(s.pos));
+                    match self.scrub_range(s.kind, s.pos, n, &stop) {
+                        Some(found) => (n, found),
+                        None => continue,
+                    }
+                }
             };
             {
+                // Only what the current state asked for counts: a piece
+                // done under an older one (a `recover` restarted the
+                // rebuild) is done again.
                 let mut ctl = self.sync.lock();
                 if self.sync_gen.load(SeqCst) == gen {
                     match job {
@@ -184,7 +276,11 @@ impl Raid {
                             ctl.scrub = Some(Scrub {
                                 pos: s.pos + done,
                                 ..s
-                            })
+                            });
+                            ctl.mismatches += found.mismatches;
+                            if s.kind == ScrubKind::Resync {
+                                self.legs.resync_at.store(s.pos + done, SeqCst);
+                            }
                         }
                     }
                 }
@@ -219,27 +315,15 @@ impl Raid {
             if s.pos < self.legs.map.array_sectors() {
                 return Some((Job::Scrub(s), gen));
             }
-            ctl.scrub = None;
+            self.end_scrub(&mut ctl);
             self.sync_gen.fetch_add(1, SeqCst);
             self.event.schedule(0);
         }
     }
 
-    /// Sleeps while md's rule says the sync is going too fast.
+    /// Sleeps while the sync runs faster than the maximum rate.
     fn pace(&self, pace: &mut Pace, stop: &dyn Fn() -> bool) {
-        loop {
-            let rate = pace.rate();
-            if rate <= pace.min || stop() {
-                break;
-            }
-            // Busy: reads in flight now, or writes since the last look.
-            let writes = self.spans.all_started();
-            let busy = writes != pace.writes_seen
-                || self.legs.legs.iter().any(|l| l.pending.load(Relaxed) > 0);
-            pace.writes_seen = writes;
-            if rate <= pace.max && !busy {
-                break;
-            }
+        while pace.rate() > pace.max && !stop() {
             fsleep(Delta::from_millis(20));
         }
         if pace.since.elapsed().as_millis() > PACE_WINDOW_MS {
@@ -253,20 +337,18 @@ impl Raid {
     /// sectors done, `None` if stopped.
     fn rebuild_piece(&self, legs: u64, at: u64, stop: &dyn Fn() -> bool) -> Option<u64> {
         let map = &self.legs.map;
-        let layout = map.layout();
         let n = PIECE_SECTORS
-            .min(layout.chunk_room(at))
-            .min(map.dev_sectors() - at);
-        for leg in (0..self.legs.legs.len() as u32).filter(|l| legs & bit(*l) != 0) {
+            .min(map.layout().chunk_room(at))
+            .min(map.dev_sectors().saturating_sub(at))
+            .max(1);
+        for leg in self.legs_in(legs) {
             // Sectors of a leg past the last chunk hold no data. A chunk on
             // a leg is a chunk of the array: the piece maps in one run.
             let Some(virt) = map.virt_of(leg, at) else {
                 continue;
             };
             let len = n.min(map.max_io_sectors(virt));
-            if self.rebuild_range(leg, virt, len, stop).is_none() {
-                return None;
-            }
+            self.rebuild_range(leg, virt, len, stop)?;
         }
         Some(n)
     }
@@ -325,30 +407,40 @@ impl Raid {
         stop: &dyn Fn() -> bool,
     ) -> Option<()> {
         for (b, m) in pieces(virt, sectors, BLOCK_SECTORS) {
-            let mut failed = 0u64;
-            let good = loop {
-                let Some(from) = self.source(b, m, bit(to) | failed) else {
-                    break None;
-                };
-                match self.copy_settled(from, to, b, m, stop)? {
-                    Copied::SourceFailed => failed |= bit(from),
-                    Copied::TargetFailed => {
-                        self.leg_write_failed(
-                            to,
-                            Some(Span {
-                                virt: b,
-                                sectors: m,
-                            }),
-                        );
-                        return Some(());
-                    }
-                    _ => break Some(from),
-                }
+            let span = Span {
+                virt: b,
+                sectors: m,
             };
-            self.settle_read_errors(good, failed, b, m);
-            if good.is_none() {
-                // No copy holds it: what `to` has there is not the data.
-                self.mark_bad(to, b, m);
+            loop {
+                if stop() {
+                    return None;
+                }
+                let started = self.spans.started(span);
+                let mut failed = 0u64;
+                let good = loop {
+                    let Some(from) = self.source(b, m, bit(to) | failed) else {
+                        break None;
+                    };
+                    match self.copy_settled(from, to, b, m, stop)? {
+                        Copied::SourceFailed => failed |= bit(from),
+                        Copied::TargetFailed => {
+                            self.leg_write_failed(to, Some(span));
+                            return Some(());
+                        }
+                        _ => break Some(from),
+                    }
+                };
+                if good.is_none() && self.spans.started(span) != started {
+                    // A write of the block may have put good data on every
+                    // copy since they failed: look again before marking.
+                    continue;
+                }
+                self.settle_read_errors(good, failed, b, m);
+                if good.is_none() {
+                    // No copy holds it: what `to` has there is not the data.
+                    self.mark_bad(to, b, m);
+                }
+                break;
             }
         }
         Some(())
@@ -358,7 +450,7 @@ impl Raid {
     /// repaired from `good` and counted as after a failed read, or, with
     /// no good copy, marked bad there and counted uncorrectable.
     fn settle_read_errors(&self, good: Option<u32>, failed: u64, virt: u64, sectors: u64) {
-        for leg in (0..self.legs.legs.len() as u32).filter(|l| failed & bit(*l) != 0) {
+        for leg in self.legs_in(failed) {
             self.stats.read_errors.fetch_add(1, Relaxed);
             let kind = match good {
                 Some(good) => self.fix_read_error(good, leg, virt, sectors),
@@ -391,39 +483,55 @@ impl Raid {
         Some(())
     }
 
-    /// Scrubs the piece at array sector `s.pos`: reads every readable copy,
-    /// compares them with the first, counts what differs (`check`,
-    /// `repair`) and copies the first over the others (`repair`,
-    /// `resync`). A copy that fails its read is repaired as after a failed
-    /// read. Returns the sectors done, `None` if stopped.
-    fn scrub_piece(&self, s: Scrub, stop: &dyn Fn() -> bool) -> Option<u64> {
-        let map = &self.legs.map;
-        let virt = s.pos;
-        let n = PIECE_SECTORS.min(map.max_io_sectors(virt));
-        let span = Span { virt, sectors: n };
+    /// The copies of `sectors` at `virt` a scrub compares: legs that can
+    /// read them, without a bad range there.
+    fn scrub_legs(
+        &self,
+        virt: u64,
+        sectors: u64,
+    ) -> ([(u32, u64); crate::raid_core::MAX_LEGS], usize) {
         let mut legs = [(0u32, 0u64); crate::raid_core::MAX_LEGS];
         let mut count = 0;
-        if let Some(copies) = map.map(virt) {
-            let health = self.health.lock();
-            for c in copies.iter() {
-                let clean = health
-                    .get(c.leg as usize)
-                    .is_some_and(|h| h.bad.check(c.phys, n).is_none());
-                if clean && self.legs.can_read(c.leg, c.phys, n) {
-                    if let Some(slot) = legs.get_mut(count) {
-                        *slot = (c.leg, c.phys);
-                        count += 1;
-                    }
+        let Some(copies) = self.legs.map.map(virt) else {
+            return (legs, 0);
+        };
+        let health = self.health.lock();
+        for c in copies.iter() {
+            let clean = health
+                .get(c.leg as usize)
+                .is_some_and(|h| h.bad.check(c.phys, sectors).is_none());
+            if clean && self.legs.can_read(c.leg, c.phys, sectors) {
+                if let Some(slot) = legs.get_mut(count) {
+                    *slot = (c.leg, c.phys);
+                    count += 1;
                 }
             }
         }
-        let legs = legs.get(..count).unwrap_or(&[]);
+        (legs, count)
+    }
+
+    /// Scrubs `sectors` at `virt`: reads every readable copy, compares
+    /// them with the first that read fine, counts what differs (`check`,
+    /// `repair`) and copies the first over the others (`repair`,
+    /// `resync`). A copy that fails its read is repaired as after a failed
+    /// read; a range no copy reads whole is scrubbed a block at a time.
+    /// `None` if stopped (or short of memory: tried again later).
+    fn scrub_range(
+        &self,
+        kind: ScrubKind,
+        virt: u64,
+        sectors: u64,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Scrubbed> {
+        let span = Span { virt, sectors };
+        let (slots, count) = self.scrub_legs(virt, sectors);
+        let legs = slots.get(..count).unwrap_or(&[]);
         if legs.len() < 2 {
             // Nothing to compare (degraded, or the others marked bad).
-            return Some(n);
+            return Some(Scrubbed::default());
         }
-        let Ok(mut bufs) = noio(|| read_bufs(legs.len(), (n << SECTOR_SHIFT) as usize)) else {
-            // No memory now: the piece is tried again a little later.
+        let Ok(mut bufs) = noio(|| read_bufs(legs.len(), (sectors << SECTOR_SHIFT) as usize))
+        else {
             self.back_off(stop)?;
             return None;
         };
@@ -446,55 +554,89 @@ impl Raid {
                     failed |= bit(leg);
                 }
             }
-            let Some(first) = legs.iter().position(|(l, _)| failed & bit(*l) == 0) else {
-                self.settle_read_errors(None, failed, virt, n);
-                return Some(n);
-            };
-            // Blocks where some copy differs from the first readable one.
-            let mut differ = [0u64; (PIECE_SECTORS / BLOCK_SECTORS / 64) as usize];
-            let mut stale = 0u64;
-            let Some(primary) = bufs.get(first) else {
-                return Some(n);
-            };
-            for (i, (&(leg, _), buf)) in legs.iter().zip(bufs.iter()).enumerate() {
-                if i == first || failed & bit(leg) != 0 {
-                    continue;
-                }
-                for (blk, (b, m)) in pieces(0, n, BLOCK_SECTORS).enumerate() {
-                    let off = (b << SECTOR_SHIFT) as usize;
-                    let blen = (m << SECTOR_SHIFT) as usize;
-                    if !crate::raid_read::same_at(primary, buf, off, blen) {
-                        if let Some(w) = differ.get_mut(blk / 64) {
-                            *w |= 1 << (blk % 64);
-                        }
-                        stale |= bit(leg);
-                    }
-                }
-            }
             if self.spans.started(span) != started {
                 // A write overtook the reads: they may show its half.
                 self.stats.repair_races.fetch_add(1, Relaxed);
+                self.back_off(stop)?;
                 continue;
             }
-            if s.kind != ScrubKind::Resync {
-                let blocks: u64 = differ.iter().map(|w| u64::from(w.count_ones())).sum();
-                self.sync.lock().mismatches += blocks * BLOCK_SECTORS;
-            }
-            if let (true, Some(&(from, _))) = (s.kind != ScrubKind::Check, legs.get(first)) {
-                for &(leg, _) in legs.iter().filter(|(l, _)| stale & bit(*l) != 0) {
+            let Some(first) = legs.iter().position(|(l, _)| failed & bit(*l) == 0) else {
+                if sectors > BLOCK_SECTORS {
+                    return self.scrub_blocks(kind, virt, sectors, stop);
+                }
+                self.settle_read_errors(None, failed, virt, sectors);
+                return Some(Scrubbed::default());
+            };
+            let (stale, differ) = compare(legs, &bufs, first, failed, sectors);
+            let primary = legs.get(first).map_or(0, |(l, _)| *l);
+            if kind != ScrubKind::Check {
+                for leg in self.legs_in(stale) {
                     // Copied afresh: a write since the compare is no race.
-                    match self.copy_settled(from, leg, virt, n, stop)? {
-                        Copied::SourceFailed => failed |= bit(from),
+                    match self.copy_settled(primary, leg, virt, sectors, stop)? {
+                        Copied::SourceFailed => failed |= bit(primary),
                         Copied::TargetFailed => self.leg_write_failed(leg, Some(span)),
                         _ => {}
                     }
                 }
             }
             let good = legs.iter().map(|(l, _)| *l).find(|l| failed & bit(*l) == 0);
-            self.settle_read_errors(good, failed, virt, n);
-            return Some(n);
+            self.settle_read_errors(good, failed, virt, sectors);
+            return Some(Scrubbed {
+                mismatches: if kind == ScrubKind::Resync {
+                    0
+                } else {
+                    differ * BLOCK_SECTORS
+                },
+            });
         }
     }
+
+    /// [`Self::scrub_range`] a block at a time.
+    fn scrub_blocks(
+        &self,
+        kind: ScrubKind,
+        virt: u64,
+        sectors: u64,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Scrubbed> {
+        let mut all = Scrubbed::default();
+        for (b, m) in pieces(virt, sectors, BLOCK_SECTORS) {
+            all.mismatches += self.scrub_range(kind, b, m, stop)?.mismatches;
+        }
+        Some(all)
+    }
+}
+
+/// Compares each copy that read fine with the one at `first`, a block at a
+/// time: the legs that differ somewhere, and how many blocks differ on
+/// some copy.
+fn compare(
+    legs: &[(u32, u64)],
+    bufs: &[IoBuf],
+    first: usize,
+    failed: u64,
+    sectors: u64,
+) -> (u64, u64) {
+    let Some(primary) = bufs.get(first) else {
+        return (0, 0);
+    };
+    let mut stale = 0u64;
+    let mut differ = 0u64;
+    for (b, m) in pieces(0, sectors, BLOCK_SECTORS) {
+        let (off, len) = ((b << SECTOR_SHIFT) as usize, (m << SECTOR_SHIFT) as usize);
+        let mut here = false;
+        for (i, (&(leg, _), buf)) in legs.iter().zip(bufs.iter()).enumerate() {
+            if i != first
+                && failed & bit(leg) == 0
+                && !crate::raid_read::same_at(primary, buf, off, len)
+            {
+                stale |= bit(leg);
+                here = true;
+            }
+        }
+        differ += u64::from(here);
+    }
+    (stale, differ)
 }
 
 /// One buffer of `len` bytes per copy a scrub reads.
@@ -504,4 +646,17 @@ fn read_bufs(copies: usize, len: usize) -> Result<KVec<IoBuf>> {
         bufs.push(IoBuf::new(len, GFP_KERNEL)?, GFP_KERNEL)?;
     }
     Ok(bufs)
+}
+
+/// `at` of `dev` as the same share of `array`, without overflow.
+fn scale(at: u64, array: u64, dev: u64) -> u64 {
+    if dev == array {
+        return at;
+    }
+    let (mut a, mut d) = (at, dev);
+    while a.checked_mul(array).is_none() {
+        a >>= 1;
+        d >>= 1;
+    }
+    a.saturating_mul(array) / d.max(1)
 }

@@ -9,9 +9,10 @@
 //! the write.
 //!
 //! Writes in flight are also counted per span of the array, so that a
-//! read-error repair can tell whether a write overlapped its rewrite (see
-//! `raid_read`): it never has to block writes, which is how md's
-//! `freeze_array()` came to deadlock against I/O it waited for.
+//! read-error repair or the sync (rebuild, scrub) can tell whether a write
+//! overlapped its copy (see `raid_read`, `raid_sync`): they never have to
+//! block writes, which is how md's `freeze_array()` came to deadlock
+//! against I/O it waited for.
 
 use crate::legs::bit;
 use crate::rdm::{noio, Bio, ChainedBio, CloneData, CloneEnd, Mapped, Recovery};
@@ -87,14 +88,6 @@ impl WriteSpans {
             .fold(0u64, |acc, c| acc.wrapping_add(c.load(SeqCst)))
     }
 
-    /// Writes started over the whole array so far (the sync's "busy"
-    /// test).
-    pub(crate) fn all_started(&self) -> u64 {
-        self.started
-            .iter()
-            .fold(0u64, |acc, c| acc.wrapping_add(c.load(SeqCst)))
-    }
-
     /// Whether no write over `span` is in flight.
     pub(crate) fn idle(&self, span: Span) -> bool {
         span.slots()
@@ -115,6 +108,9 @@ pub(crate) struct WriteAll {
 /// What a write clone carries.
 pub(crate) struct WriteCtx {
     leg: u32,
+    /// Whether the copy, once written, serves reads (not a leg being
+    /// rebuilt that has not reached the range).
+    counts: bool,
     span: Option<Span>,
     all: Option<Arc<WriteAll>>,
 }
@@ -145,31 +141,65 @@ impl Raid {
     /// Sends a write (or an empty flush) to every usable copy.
     pub(crate) fn write<'a>(&'a self, bio: Bio<'a, PerIo>, virt: u64) -> Mapped<'a> {
         let sectors = u64::from(bio.sectors());
+        let span = bio.has_data().then_some(Span { virt, sectors });
+        if let Some(span) = span {
+            // In flight before the legs are looked at: a sync or repair
+            // that changes them afterwards (a leg taken back for a
+            // rebuild) waits for this write or sees it start, and copies
+            // again. And before its bad marks go: a repair that marks the
+            // range after this point sees the write and starts over.
+            self.spans.begin(span);
+            self.clear_bad(span);
+        }
+        match self.send_write(bio, virt, span) {
+            Ok(mapped) => mapped,
+            Err(bio) => {
+                // Nothing was written.
+                if let Some(span) = span {
+                    self.spans.end(span);
+                }
+                bio.kill()
+            }
+        }
+    }
+
+    /// [`Raid::write`] once the write counts as in flight: the clones to
+    /// every usable copy; the bio back if none could be sent.
+    fn send_write<'a>(
+        &'a self,
+        bio: Bio<'a, PerIo>,
+        virt: u64,
+        span: Option<Span>,
+    ) -> Result<Mapped<'a>, Bio<'a, PerIo>> {
+        let sectors = span.map_or(0, |s| s.sectors);
         let usable = self.legs.usable();
         // A flush goes to every usable leg; data to the copies of its range
         // (one chunk at most: `max_io_len` splits raid10 I/O at chunks).
-        let mut targets = [(0u32, 0u64); crate::raid_core::MAX_LEGS];
+        // A copy counts toward the write's success only where its leg can
+        // serve it: in sync, or rebuilt past it (md's `R1BIO_Uptodate`
+        // comes from `In_sync` legs only).
+        let mut targets = [(0u32, 0u64, false); crate::raid_core::MAX_LEGS];
         let mut n = 0;
         if bio.has_data() {
             let Some(copies) = self.legs.map.map(virt) else {
-                return bio.kill();
+                return Err(bio);
             };
             for c in copies.iter().filter(|c| usable & bit(c.leg) != 0) {
                 if let Some(t) = targets.get_mut(n) {
-                    *t = (c.leg, c.phys);
+                    *t = (c.leg, c.phys, self.legs.can_read(c.leg, c.phys, sectors));
                     n += 1;
                 }
             }
         } else {
             for leg in (0..self.legs.legs.len() as u32).filter(|l| usable & bit(*l) != 0) {
                 if let Some(t) = targets.get_mut(n) {
-                    *t = (leg, 0);
+                    *t = (leg, 0, true);
                     n += 1;
                 }
             }
         }
         if n == 0 {
-            return bio.kill();
+            return Err(bio);
         }
         // One copy decides alone; several share a count (`map` holds one
         // until every copy is sent).
@@ -180,25 +210,19 @@ impl Raid {
             };
             match noio(|| Arc::new(all, GFP_KERNEL)) {
                 Ok(all) => Some(all),
-                Err(_) => return bio.kill(),
+                Err(_) => return Err(bio),
             }
         } else {
             None
         };
-        let span = bio.has_data().then_some(Span { virt, sectors });
-        if let Some(span) = span {
-            // In flight before its bad marks go: a repair that marks the
-            // range after this point sees the write and starts over.
-            self.spans.begin(span);
-            self.clear_bad(span);
-        }
         let mut bio = WriteBio::Plain(bio);
-        for &(leg, phys) in targets.iter().take(n) {
+        for &(leg, phys, counts) in targets.iter().take(n) {
             let Some(dev) = self.legs.dev(leg) else {
                 continue;
             };
             let ctx = WriteCtx {
                 leg,
+                counts,
                 span,
                 all: all.clone(),
             };
@@ -232,15 +256,10 @@ impl Raid {
                 };
                 let (d, m) = b.defer_with(span);
                 d.end(result);
-                m
+                Ok(m)
             }
-            // No clone could be made: nothing was written.
-            WriteBio::Plain(b) => {
-                if let Some(span) = span {
-                    self.spans.end(span);
-                }
-                b.kill()
-            }
+            // No clone could be made.
+            WriteBio::Plain(b) => Err(b),
         }
     }
 
@@ -248,7 +267,7 @@ impl Raid {
     /// is done; a failed one goes to process context.
     pub(crate) fn write_done(&self, ctx: WriteCtx, r: Result) -> CloneEnd<WriteCtx> {
         match r {
-            Ok(()) => CloneEnd::Done(copy_done(ctx.all.as_deref(), true)),
+            Ok(()) => CloneEnd::Done(copy_done(ctx.all.as_deref(), ctx.counts)),
             Err(_) => CloneEnd::Recover(ctx),
         }
     }

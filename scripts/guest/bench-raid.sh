@@ -49,56 +49,47 @@ fio_iops() {
 	esac
 }
 
-# run_set LABEL DEV SIZE_MB: every job at 1 and 2 jobs on DEV.
-run_set() {
-	local label=$1 dev=$2 size=$3 job name rw bs jobs iops
-	for job in "${JOBS[@]}"; do
-		IFS=: read -r name rw bs <<<"$job"
-		for jobs in 1 2; do
-			iops=$(fio_iops "$dev" "$rw" "$bs" "$jobs" "$size")
-			RES[$label,$name,$jobs]+="$iops "
-			printf '  %-10s %-14s %s job(s) %8s IOPS\n' "$label" "$name" "$jobs" "$iops"
-		done
-	done
-}
-
-# array LABEL TABLE SIZE_MB
-array() {
-	local label=$1 table=$2 size=$3
-	dmsetup create bench --table "$table"
-	[ -b /dev/mapper/bench ] || { echo "no device node"; exit 1; }
-	run_set "$label" /dev/mapper/bench "$size"
-	echo "  $label status: $(dmsetup status bench)"
-	dmsetup remove bench
-}
-
 legs2="2 - /dev/ram0 - /dev/ram1"
 legs4="4 - /dev/ram0 - /dev/ram1 - /dev/ram2 - /dev/ram3"
 mlegs4="4 /dev/mapper/meta0 /dev/ram0 /dev/mapper/meta1 /dev/ram1 /dev/mapper/meta2 /dev/ram2 /dev/mapper/meta3 /dev/ram3"
-r10_md_len=$((2 * (LEG - META)))
+
+# All four arrays at once, on the same legs (dm shares them; only one runs
+# I/O at a time), so that each workload runs on each array back to back:
+# TCG's speed drifts over minutes, and ratios of neighbours drift least.
+for i in 0 1 2 3; do dd if=/dev/zero of=/dev/mapper/meta$i bs=1M count=4 oflag=direct status=none; done
+dmsetup create r1-rust --table "0 $LEG raid_rs raid1 1 0 $legs2"
+dmsetup create r1-md --table "0 $LEG raid raid1 2 0 nosync $legs2"
+dmsetup create r10-rust --table "0 $((2 * LEG)) raid_rs raid10 3 128 raid10_copies 2 $legs4"
+dmsetup create r10-md --table "0 $((2 * (LEG - META))) raid raid10 4 128 raid10_copies 2 nosync $mlegs4"
+dmsetup mknodes
+declare -A DEV=([r1-rust]=/dev/mapper/r1-rust [r1-md]=/dev/mapper/r1-md [r10-rust]=/dev/mapper/r10-rust
+	[r10-md]=/dev/mapper/r10-md [raw-brd]=/dev/ram0)
+declare -A SIZE=([r1-rust]=64 [r1-md]=64 [r10-rust]=120 [r10-md]=120 [raw-brd]=64)
+for l in "${!DEV[@]}"; do [ -b "${DEV[$l]}" ] || { echo "no device node for $l"; exit 1; }; done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 echo "# fio psync, O_DIRECT, ${RT}s per job, brd legs of ${LEG_MB} MiB, $(nproc) vCPUs (TCG), $ROUNDS round(s)"
+echo "# raid1: both without metadata (md: nosync). raid10 near 2 copies: raid_rs without metadata,"
+echo "# md with 4 MiB metadata devices (superblock + write-intent bitmap: it refuses '-'), nosync."
 for round in $(seq "$ROUNDS"); do
-	order=(rust md)
-	[ $((round % 2)) = 1 ] || order=(md rust)
-	for t in "${order[@]}"; do
-		case $t in
-		rust)
-			array r1-rust "0 $LEG raid_rs raid1 1 0 $legs2" 64
-			array r10-rust "0 $((2 * LEG)) raid_rs raid10 3 128 raid10_copies 2 $legs4" 128
-			;;
-		md)
-			array r1-md "0 $LEG raid raid1 2 0 nosync $legs2" 64
-			# A fresh superblock each time: md would resync a stale one.
-			for i in 0 1 2 3; do dd if=/dev/zero of=/dev/mapper/meta$i bs=1M count=4 oflag=direct status=none; done
-			array r10-md "0 $r10_md_len raid raid10 4 128 raid10_copies 2 nosync $mlegs4" 120
-			;;
-		esac
+	order=(r1-rust r1-md r10-rust r10-md raw-brd)
+	[ $((round % 2)) = 1 ] || order=(raw-brd r10-md r10-rust r1-md r1-rust)
+	for job in "${JOBS[@]}"; do
+		IFS=: read -r name rw bs <<<"$job"
+		for jobs in 1 2; do
+			for label in "${order[@]}"; do
+				iops=$(fio_iops "${DEV[$label]}" "$rw" "$bs" "$jobs" "${SIZE[$label]}")
+				RES[$label,$name,$jobs]+="$iops "
+				printf '  %-10s %-14s %s job(s) %8s IOPS\n' "$label" "$name" "$jobs" "$iops"
+			done
+		done
 	done
 done
-run_set raw-brd /dev/ram0 64
+for l in r1-rust r1-md r10-rust r10-md; do
+	echo "  $l status: $(dmsetup status "$l")"
+	dmsetup remove "$l"
+done
 
 echo
 echo "# medians (IOPS); ratios are raid_rs / md"

@@ -370,33 +370,46 @@ test_fail_and_recover_messages() {
 	dmsetup remove r
 }
 
-# A replaced leg is rebuilt from the other (table: rebuild 1), slowly
-# (4 MiB/s): meanwhile the status shows the leg `a`, the action `recover`
-# and its progress, reads return the data (the new leg serves only what
-# it holds), a suspend stops the rebuild where it is and a resume goes on,
-# and writes go on: at the end the legs are equal.
+# A replaced leg is rebuilt from the other (table: rebuild 0), slowly
+# (4 MiB/s). Leg 0 holds other bytes everywhere (random), so every read
+# sent to it before the rebuild reached the range returns wrong data (and
+# ties between the legs go to leg 0). Meanwhile the status shows the leg
+# `a`, the action `recover` and its progress; a suspend and `frozen` stop
+# the rebuild where it is, a resume and `idle` go on; writes go on, with
+# the rebuild's copies held 100 ms between read and write so that writes
+# overtake some. At the end the legs are equal.
 test_rebuild_a_replaced_leg() {
 	zero_legs
 	raid1 r /dev/ram0 /dev/ram1
 	put /dev/mapper/r 48 16
 	dmsetup remove r
-	raid1 r /dev/ram0 /dev/ram1 rebuild 1 min_recovery_rate 4096 max_recovery_rate 4096
-	[ "$(field r 3) $(field r 5)" = "Aa recover" ] || fail "status in the rebuild: $(dmsetup status r)"
-	# Leg 1 is all zeros past the first MiBs: a read sent there fails this.
+	dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 oflag=direct status=none
+	raid1 r /dev/ram0 /dev/ram1 rebuild 0 max_recovery_rate 4096
+	[ "$(field r 3) $(field r 5)" = "aA recover" ] || fail "status in the rebuild: $(dmsetup status r)"
 	same /dev/mapper/r 48 16
 	dmsetup suspend r
 	p1=$(done_sectors r)
+	! dmsetup message r 0 check 2>/dev/null || fail "check accepted while suspended"
 	sleep 1
 	p2=$(done_sectors r)
 	dmsetup resume r
 	[ "$p1" = "$p2" ] || fail "the rebuild went on while suspended: $p1, then $p2"
 	[ "$p1" -gt 0 ] && [ "$p1" -lt "$LEG_SECTORS" ] || fail "progress $p1 of $LEG_SECTORS"
+	dmsetup message r 0 frozen
+	[ "$(field r 5)" = frozen ] || fail "not frozen: $(dmsetup status r)"
+	p1=$(done_sectors r)
+	sleep 1
+	[ "$(done_sectors r)" = "$p1" ] || fail "the rebuild went on while frozen"
 	ev0=$(events r)
-	# Random writes around the rebuild's position: behind it, ahead of it
-	# and into the piece it is copying.
+	dmsetup message r 0 repair_delay 100
+	at=$(($(done_sectors r) / 2048))
+	dmsetup message r 0 idle
+	# Random writes over the 8 MiB the rebuild copies next: behind it,
+	# ahead of it and into the piece it is copying.
 	fio --name=writer --filename=/dev/mapper/r --direct=1 --ioengine=psync --rw=randwrite --bs=4k \
-		--size=16M --verify=crc32c --verify_fatal=1 --output=/tmp/raid-fio-w >/dev/null 2>&1 ||
+		--offset=${at}M --size=8M --verify=crc32c --verify_fatal=1 --output=/tmp/raid-fio-w >/dev/null 2>&1 ||
 		{ tail -n 20 /tmp/raid-fio-w; fail "writes during the rebuild"; }
+	dmsetup message r 0 repair_delay 0
 	echo "info: after the writes: $(dmsetup status r), $(dmsetup message r 0 stats)"
 	sync_wait r
 	[ "$(field r 3)" = AA ] || fail "status after the rebuild: $(dmsetup status r)"
@@ -407,7 +420,8 @@ test_rebuild_a_replaced_leg() {
 }
 
 # Rebuild in every raid10 layout: a leg's sectors map to other array
-# sectors in each; a check afterwards compares every copy of every chunk.
+# sectors in each. Reads during the rebuild (8 MiB/s) avoid what the leg
+# does not hold yet; a check afterwards compares every copy of every chunk.
 test_raid10_rebuild_each_layout() {
 	local fmt size=$((2 * LEG_SECTORS)) legs="4 - /dev/ram0 - /dev/ram1 - /dev/ram2 - /dev/ram3"
 	for fmt in near far offset; do
@@ -417,7 +431,9 @@ test_raid10_rebuild_each_layout() {
 		put /dev/mapper/r10 100 16
 		dmsetup remove r10
 		dd if=/dev/zero of=/dev/ram2 bs=1M count=64 oflag=direct status=none
-		mkdev r10 "0 $size raid_rs raid10 7 128 raid10_copies 2 raid10_format $fmt rebuild 2 $legs"
+		mkdev r10 "0 $size raid_rs raid10 9 128 raid10_copies 2 raid10_format $fmt rebuild 2 max_recovery_rate 8192 $legs"
+		# Leg 2 is zeros: reads the rebuild has not reached avoid it.
+		same /dev/mapper/r10 100 16
 		sync_wait r10
 		[ "$(field r10 3)" = AAAA ] || fail "$fmt: status after the rebuild: $(dmsetup status r10)"
 		dmsetup message r10 0 check
@@ -430,7 +446,9 @@ test_raid10_rebuild_each_layout() {
 }
 
 # check counts the sectors where the copies differ and changes nothing;
-# repair counts and fixes them; frozen stops sync actions until idle.
+# repair counts (in `stats`: dm-raid's status shows a check's count only)
+# and fixes them; frozen stops sync actions, a new one thaws them; the
+# table's `sync` resyncs the legs from the first.
 test_check_and_repair_mismatches() {
 	zero_legs
 	raid1 r /dev/ram0 /dev/ram1
@@ -444,18 +462,23 @@ test_check_and_repair_mismatches() {
 	sync_wait r
 	[ "$(field r 6)" = 24 ] || fail "mismatch_cnt after check: $(dmsetup status r)"
 	! legs_equal 0 1 || fail "check changed a leg"
+	dmsetup message r 0 frozen
+	[ "$(field r 5)" = frozen ] || fail "not frozen: $(dmsetup status r)"
 	dmsetup message r 0 repair || fail "repair refused"
 	sync_wait r
-	[ "$(field r 6)" = 24 ] || fail "mismatch_cnt after repair: $(dmsetup status r)"
+	[ "$(field r 6)" = 0 ] || fail "mismatch_cnt after repair: $(dmsetup status r)"
+	dmsetup message r 0 stats | grep -q 'mismatches 24 ' || fail "repair's count: $(dmsetup message r 0 stats)"
 	legs_equal 0 1 || fail "repair left the legs different"
 	dmsetup message r 0 check
 	sync_wait r
 	[ "$(field r 6)" = 0 ] || fail "mismatch_cnt after the repair's check: $(dmsetup status r)"
-	dmsetup message r 0 frozen
-	[ "$(field r 5)" = frozen ] || fail "not frozen: $(dmsetup status r)"
-	! dmsetup message r 0 check 2>/dev/null || fail "check accepted while frozen"
-	dmsetup message r 0 idle
-	[ "$(field r 5)" = idle ] || fail "not idle: $(dmsetup status r)"
+	same /dev/mapper/r 0 16
+	dmsetup remove r
+	# Leg 1 all other bytes: `sync` in the table makes it leg 0's copy.
+	dd if=/dev/urandom of=/dev/ram1 bs=1M count=64 oflag=direct status=none
+	raid1 r /dev/ram0 /dev/ram1 sync
+	sync_wait r
+	legs_equal 0 1 || fail "the table's sync left the legs different"
 	same /dev/mapper/r 0 16
 	dmsetup remove r
 }
