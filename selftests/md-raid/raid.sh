@@ -401,16 +401,22 @@ test_rebuild_a_replaced_leg() {
 	sleep 1
 	[ "$(done_sectors r)" = "$p1" ] || fail "the rebuild went on while frozen"
 	ev0=$(events r)
-	dmsetup message r 0 repair_delay 100
+	# Random writes (4 rounds, each verified) over the 8 MiB the rebuild
+	# copies next, started while it is frozen: it goes on into them, behind
+	# and ahead of them and into the piece it is copying, and its copies
+	# wait 100 ms between read and write, so writes overtake some.
 	at=$(($(done_sectors r) / 2048))
-	dmsetup message r 0 idle
-	# Random writes over the 8 MiB the rebuild copies next: behind it,
-	# ahead of it and into the piece it is copying.
+	dmsetup message r 0 repair_delay 100
 	fio --name=writer --filename=/dev/mapper/r --direct=1 --ioengine=psync --rw=randwrite --bs=4k \
-		--offset=${at}M --size=8M --verify=crc32c --verify_fatal=1 --output=/tmp/raid-fio-w >/dev/null 2>&1 ||
-		{ tail -n 20 /tmp/raid-fio-w; fail "writes during the rebuild"; }
+		--offset=${at}M --size=8M --loops=4 --verify=crc32c --verify_fatal=1 \
+		--output=/tmp/raid-fio-w >/dev/null 2>&1 &
+	writer=$!
+	sleep 1
+	dmsetup message r 0 idle
+	wait "$writer" || { tail -n 20 /tmp/raid-fio-w; fail "writes during the rebuild"; }
 	dmsetup message r 0 repair_delay 0
 	echo "info: after the writes: $(dmsetup status r), $(dmsetup message r 0 stats)"
+	dmsetup message r 0 stats | grep -q 'repair_races [1-9]' || fail "no write overtook a copy"
 	sync_wait r
 	[ "$(field r 3)" = AA ] || fail "status after the rebuild: $(dmsetup status r)"
 	[ "$(events r)" -gt "$ev0" ] || fail "no event at the end of the rebuild"
