@@ -14,7 +14,5 @@ set -euo pipefail
 export RDM_KERNEL=prod
 . "$(dirname "$0")/lib.sh"
 cd "$RDM_ROOT"
-scripts/setup.sh
-scripts/build-kernel.sh >/dev/null
-scripts/build-modules.sh >/dev/null
+prepare_vm
 scripts/run-vm.sh "RT=${RT:-5} ROUNDS=${ROUNDS:-3} bash guest/bench-inlinecrypt.sh"

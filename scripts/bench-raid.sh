@@ -14,7 +14,5 @@ set -euo pipefail
 export RDM_KERNEL=prod
 . "$(dirname "$0")/lib.sh"
 cd "$RDM_ROOT"
-scripts/setup.sh
-scripts/build-kernel.sh >/dev/null
-scripts/build-modules.sh >/dev/null
+prepare_vm
 VM_TIMEOUT=${VM_TIMEOUT:-3600} scripts/run-vm.sh "RT=${RT:-5} ROUNDS=${ROUNDS:-1} bash guest/bench-raid.sh"

@@ -8,7 +8,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$RDM_ROOT"
-scripts/setup.sh
-scripts/build-kernel.sh >/dev/null
-scripts/build-modules.sh >/dev/null
+prepare_vm
 scripts/run-vm.sh 'bash guest/demo-inlinecrypt.sh'

@@ -95,3 +95,12 @@ kdir() {
 kmake_args() {
 	echo "LLVM=$LLVM_DIR/bin/ RUSTC=$KRUSTC RUSTDOC=$KRUSTDOC BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)"
 }
+
+# What a command that boots the test VM needs first, for $RDM_KERNEL: the
+# tools, the cached kernel and the modules (their build output stays quiet;
+# progress and errors go to stderr).
+prepare_vm() {
+	"$RDM_ROOT/scripts/setup.sh"
+	"$RDM_ROOT/scripts/build-kernel.sh" >/dev/null
+	"$RDM_ROOT/scripts/build-modules.sh" >/dev/null
+}

@@ -10,7 +10,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$RDM_ROOT"
-scripts/setup.sh
-scripts/build-kernel.sh >/dev/null
-scripts/build-modules.sh >/dev/null
+prepare_vm
 VM_TIMEOUT=${VM_TIMEOUT:-7200} scripts/run-vm.sh "ERRORS=${1:-10000} bash guest/raid-errors.sh"
