@@ -134,12 +134,23 @@ impl Raid {
         Ok(r)
     }
 
+    /// [`Self::sync_control`] for a message: `EBUSY` while the device is
+    /// suspended (dm-raid refuses its messages then).
+    fn sync_message(&self, change: impl FnOnce(&mut SyncCtl) -> Result) -> Result {
+        self.sync_control(|ctl| {
+            if ctl.suspended {
+                return Err(EBUSY);
+            }
+            change(ctl)
+        })
+    }
+
     /// Starts a scrub (the `check`, `repair`, `resync` messages) as md's
     /// `action_store()` does: a frozen sync thaws; `EBUSY` while another
-    /// sync action runs, or while suspended (dm-raid's answer).
+    /// sync action runs.
     pub(crate) fn start_scrub(&self, kind: ScrubKind) -> Result {
-        self.sync_control(|ctl| {
-            if ctl.suspended || ctl.scrub.is_some() || self.rebuild_legs() != 0 {
+        self.sync_message(|ctl| {
+            if ctl.scrub.is_some() || self.rebuild_legs() != 0 {
                 return Err(EBUSY);
             }
             ctl.frozen = false;
@@ -162,10 +173,7 @@ impl Raid {
     /// `idle`: a check, repair or resync ends, a frozen sync thaws; a
     /// rebuild goes on (md starts it again at once).
     pub(crate) fn sync_idle(&self) -> Result {
-        self.sync_control(|ctl| {
-            if ctl.suspended {
-                return Err(EBUSY);
-            }
+        self.sync_message(|ctl| {
             ctl.frozen = false;
             self.end_scrub(ctl);
             Ok(())
@@ -174,10 +182,7 @@ impl Raid {
 
     /// `frozen`: every sync action stops until `idle` or a new one.
     pub(crate) fn sync_freeze(&self) -> Result {
-        self.sync_control(|ctl| {
-            if ctl.suspended {
-                return Err(EBUSY);
-            }
+        self.sync_message(|ctl| {
             ctl.frozen = true;
             Ok(())
         })
@@ -185,10 +190,7 @@ impl Raid {
 
     /// Takes the failed `leg` back and rebuilds it (the `recover` message).
     pub(crate) fn recover_leg(&self, leg: u32) -> Result {
-        self.sync_control(|ctl| {
-            if ctl.suspended {
-                return Err(EBUSY);
-            }
+        self.sync_message(|_| {
             // Under the sync lock: the work moves the shared offset under
             // it too, so it never moves it past a piece this leg missed.
             if !self.legs.start_rebuild(leg) {
