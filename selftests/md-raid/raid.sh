@@ -65,6 +65,13 @@ iostat() {
 	awk '{print $1 + $5}' "/sys/block/dm-$minor/stat"
 }
 
+# writes_of DEV: writes completed by DEV (its /sys/block stat).
+writes_of() {
+	local minor
+	minor=$(dmsetup info -c --noheadings -o minor "$1")
+	awk '{print $5}' "/sys/block/dm-$minor/stat"
+}
+
 # put DEV OFFSET_MB SIZE_MB: the test data through DEV.
 put() {
 	dd if=/tmp/raid-data of="$1" bs=1M seek="$2" count="$3" oflag=direct status=none ||
@@ -401,21 +408,29 @@ test_rebuild_a_replaced_leg() {
 	sleep 1
 	[ "$(done_sectors r)" = "$p1" ] || fail "the rebuild went on while frozen"
 	ev0=$(events r)
-	# Random writes (4 rounds, each verified) over the 8 MiB the rebuild
-	# copies next, started while it is frozen: it goes on into them, behind
-	# and ahead of them and into the piece it is copying, and its copies
-	# wait 100 ms between read and write, so writes overtake some.
+	# Random writes over the 8 MiB the rebuild copies next, verified as
+	# they go (verify_backlog), for 8 s. The rebuild thaws only once they
+	# reach the array, so it copies into them, behind and ahead of them and
+	# into the piece it holds: its copies wait 100 ms between read and
+	# write, and each sees writes of its piece. A rebuild started before the
+	# writes could pass the range before fio gets going (it did, once).
 	at=$(($(done_sectors r) / 2048))
 	dmsetup message r 0 repair_delay 100
+	w0=$(writes_of r)
 	fio --name=writer --filename=/dev/mapper/r --direct=1 --ioengine=psync --rw=randwrite --bs=4k \
-		--offset=${at}M --size=8M --loops=4 --verify=crc32c --verify_fatal=1 \
-		--output=/tmp/raid-fio-w >/dev/null 2>&1 &
+		--offset=${at}M --size=8M --time_based --runtime=8 --verify=crc32c --verify_backlog=64 \
+		--verify_fatal=1 --output=/tmp/raid-fio-w >/dev/null 2>&1 &
 	writer=$!
-	sleep 1
+	for _ in $(seq 1 100); do
+		[ "$(writes_of r)" -gt "$w0" ] && break
+		sleep 0.1
+	done
+	[ "$(writes_of r)" -gt "$w0" ] || fail "the writes did not start"
 	dmsetup message r 0 idle
 	wait "$writer" || { tail -n 20 /tmp/raid-fio-w; fail "writes during the rebuild"; }
 	dmsetup message r 0 repair_delay 0
 	echo "info: after the writes: $(dmsetup status r), $(dmsetup message r 0 stats)"
+	[ "$(done_sectors r)" -gt $(((at + 1) * 2048)) ] || fail "the rebuild did not go on into the writes"
 	dmsetup message r 0 stats | grep -q 'repair_races [1-9]' || fail "no write overtook a copy"
 	sync_wait r
 	[ "$(field r 3)" = AA ] || fail "status after the rebuild: $(dmsetup status r)"
