@@ -162,6 +162,18 @@ impl KeyTree {
         }
     }
 
+    /// Removes what the index holds of `len` bytes at `off` (a discard);
+    /// `ENOMEM` (and nothing changed) if the spare nodes do not cover it.
+    pub(crate) fn remove_range(&mut self, off: u64, len: u32) -> Result {
+        let have = self.spare.0.iter().filter(|n| n.is_some()).count();
+        let r = Range::new(off, len);
+        if pcache_index::nodes_needed_to_remove(self, r) > have {
+            return Err(ENOMEM);
+        }
+        pcache_index::remove_range(self, r);
+        Ok(())
+    }
+
     /// Puts the placeholder of a read miss over `len` bytes at `off`, a gap
     /// of the index, in `node` (taken under the lock without sleeping):
     /// returns its id, or `None` if it cannot be placed (not a gap).

@@ -12,11 +12,13 @@
 //! in interrupt context) only count down and kick the work again.
 
 use crate::cache_dev::Pos;
+use crate::cache_discard::{bounds, Discarded};
 use crate::cache_key::{read_kset, Key, KeyTree, Nodes};
 use crate::pcache_format::kset::{decode, Kset, KsetRead};
 use crate::pcache_format::{CRC_SEED, KSET_ONMEDIA_SIZE_MAX};
+use crate::pcache_index::{uncovered, CacheKey, Range};
 use crate::rdm::io::IO_MAX_BYTES;
-use crate::rdm::{noio, IoBuf, IoOp, SECTOR_SHIFT};
+use crate::rdm::{noio, IoBuf, IoOp, TargetInfo, SECTOR_SHIFT};
 use crate::Pcache;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use kernel::prelude::*;
@@ -24,6 +26,8 @@ use kernel::prelude::*;
 /// How long an idle or failed writeback waits before it looks again (ms),
 /// as upstream's `PCACHE_CACHE_WRITEBACK_INTERVAL`.
 const WRITEBACK_INTERVAL_MS: u32 = 5000;
+/// How soon discards that had to wait are tried again (ms).
+const DISCARD_RETRY_MS: u32 = 100;
 
 /// Where the writeback of the kset at `dirty_tail` is.
 #[derive(Clone, Copy)]
@@ -52,6 +56,8 @@ enum Next {
 pub(crate) struct WbState {
     step: WbStep,
     kset_buf: KVec<u8>,
+    /// Discards newer than the ksets being written back (cache_discard).
+    pub(crate) discarded: KVec<Discarded>,
 }
 
 impl WbState {
@@ -59,13 +65,14 @@ impl WbState {
         Ok(Self {
             step: WbStep::Idle,
             kset_buf: KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL)?,
+            discarded: KVec::new(),
         })
     }
 }
 
 impl Pcache {
     /// The writeback work item (`cache_writeback_fn()`).
-    pub(crate) fn writeback_work(&self) {
+    pub(crate) fn writeback_work(&self, ti: &TargetInfo<'_>) {
         let mut wb = self.wb.lock();
         // Requests of the current step are in flight: the last completion
         // runs the work again (anything else that kicks it must not start
@@ -76,7 +83,11 @@ impl Pcache {
         loop {
             let step = wb.step;
             let next = match step {
-                WbStep::Idle => self.wb_start(&mut wb),
+                WbStep::Idle => {
+                    // Between ksets: where discards are served.
+                    self.serve_discards(ti, &mut wb);
+                    self.wb_start(&mut wb)
+                }
                 WbStep::Writing { advance } => self.wb_flush(advance),
                 WbStep::Flushing { advance } => self.wb_advance(advance),
             };
@@ -89,7 +100,14 @@ impl Pcache {
                     return;
                 }
                 Ok(Next::Clean) => {
-                    self.writeback.schedule(WRITEBACK_INTERVAL_MS);
+                    // Discards that found no room to close the kset retry
+                    // soon (GC frees room), not with the next interval.
+                    let wait = if self.discards_waiting() {
+                        DISCARD_RETRY_MS
+                    } else {
+                        WRITEBACK_INTERVAL_MS
+                    };
+                    self.writeback.schedule(wait);
                     return;
                 }
                 Err(e) => {
@@ -152,18 +170,23 @@ impl Pcache {
         self.wb_pending.store(1, Release);
         self.wb_failed.store(false, Release);
         for key in tree.iter().filter(|k| !k.clean) {
-            self.wb_key(key);
+            // What later discards left of it (cache_discard).
+            for piece in uncovered(key.range(), &wb.discarded, bounds) {
+                self.wb_key(key, piece);
+            }
         }
         let step = WbStep::Writing { advance };
         Ok(self.wb_put(step))
     }
 
-    /// Writes one key's data to the backing device, in requests of at most
-    /// one bio's worth.
-    fn wb_key(&self, key: &Key) {
-        let mut done = 0;
-        while done < key.len {
-            let n = (key.len - done).min(IO_MAX_BYTES as u32);
+    /// Writes the data of `piece` of `key` to the backing device, in
+    /// requests of at most one bio's worth.
+    fn wb_key(&self, key: &Key, piece: Range) {
+        // Inside the key: less than its (u32) length.
+        let first = piece.off.saturating_sub(key.off) as u32;
+        let mut done = first;
+        while done < first + piece.len {
+            let n = (first + piece.len - done).min(IO_MAX_BYTES as u32);
             let submitted = self.wb_submit(key, done, n);
             if submitted.is_err() {
                 self.wb_failed.store(true, Release);

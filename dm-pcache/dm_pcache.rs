@@ -9,8 +9,9 @@
 //! The files follow upstream's split: `cache_dev` (the pmem device,
 //! superblock, metadata records), `cache_segment`, `cache_key` (keys, the
 //! index, replay), `cache` (the state under the lock, the key log),
-//! `cache_req` (reads and writes), `cache_writeback`, `cache_gc`, and this
-//! file (the target).
+//! `cache_req` (reads and writes), `cache_writeback`, `cache_gc`,
+//! `cache_discard` (ours: upstream has no discard) and this file (the
+//! target).
 
 // Target code is safe Rust: `unsafe` and FFI live in the rdm layer only.
 #![deny(unsafe_code)]
@@ -51,6 +52,7 @@ mod pcache_index;
 
 mod cache;
 mod cache_dev;
+mod cache_discard;
 mod cache_gc;
 mod cache_key;
 mod cache_req;
@@ -120,6 +122,9 @@ pub(crate) struct Pcache {
     /// Writes and flushes waiting for cache space, retried in order.
     #[pin]
     pub(crate) deferred: SpinLock<BioList>,
+    /// Discards waiting for the write-back work to be between ksets.
+    #[pin]
+    pub(crate) discards: SpinLock<BioList>,
     #[pin]
     pub(crate) wb: Mutex<WbState>,
     /// Requests of the writeback step in flight (plus one while submitting).
@@ -293,17 +298,7 @@ impl Pcache {
             match self.write(&bio, req) {
                 Err(e) if e == EBUSY => {
                     // Still no room: this one and the rest wait, in order.
-                    let mut deferred = self.deferred.lock();
-                    let newer = deferred.take();
-                    deferred.push(bio);
-                    while let Some(b) = list.pop() {
-                        deferred.push(b);
-                    }
-                    let mut newer = newer;
-                    while let Some(b) = newer.pop() {
-                        deferred.push(b);
-                    }
-                    drop(deferred);
+                    self.deferred.lock().requeue_front(bio, list);
                     self.retry.schedule(100);
                     return;
                 }
@@ -394,7 +389,7 @@ impl Target for Pcache {
         let oom = |_: Error| CtrError::oom();
         let wb_io = ti.io_pool(Self::wb_done).map_err(oom)?;
         let misses = ti.clone_pool_task(Self::miss_done).map_err(oom)?;
-        let writeback = ti.delayed_work(|t, _| t.writeback_work()).map_err(oom)?;
+        let writeback = ti.delayed_work(Self::writeback_work).map_err(oom)?;
         let gc = ti.delayed_work(|t, _| t.gc_work()).map_err(oom)?;
         let kset_flush = ti.delayed_work(Self::kset_flush_work).map_err(oom)?;
         let retry = ti.delayed_work(Self::retry_work).map_err(oom)?;
@@ -403,6 +398,9 @@ impl Target for Pcache {
             KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL).map_err(|_| CtrError::oom())?;
         ti.set_num_flush_bios(1);
         ti.set_flush_supported();
+        // Discards pass to the backing device (where it has them) and drop
+        // what the cache holds of the range (cache_discard).
+        ti.set_num_discard_bios(1);
         Ok(try_pin_init!(Self {
             dev,
             backing,
@@ -410,6 +408,7 @@ impl Target for Pcache {
             data_crc: t.data_crc,
             core <- new_spinlock!(core),
             deferred <- new_spinlock!(BioList::new()),
+            discards <- new_spinlock!(BioList::new()),
             wb <- new_mutex!(wb),
             wb_pending: AtomicU32::new(0),
             wb_failed: AtomicBool::new(false),
@@ -445,7 +444,12 @@ impl Target for Pcache {
                 }
                 mapped
             }
-            // Discards and write-zeroes are not enabled for this target.
+            Op::Discard => {
+                let (bio, mapped) = bio.defer();
+                self.defer_discard(bio);
+                mapped
+            }
+            // Write-zeroes is not enabled for this target.
             _ => bio.kill(),
         }
     }
@@ -536,7 +540,7 @@ impl Target for Pcache {
         // can add keys any more. Deferred requests left (none, normally:
         // dm core completes every bio first) fail; the open kset is made
         // durable (`pcache_cache_stop()`).
-        let left = self.deferred.lock().take();
+        let left = (self.deferred.lock().take(), self.discards.lock().take());
         drop(left);
         if let Err(e) = self.core.lock().close_kset(&self.dev) {
             pr_err!("dm-pcache: could not write the last keys: {:?}\n", e);

@@ -747,6 +747,20 @@ impl BioList {
     pub(crate) fn take(&mut self) -> Self {
         core::mem::take(self)
     }
+
+    /// Puts `bio`, then the bios of `rest`, in front of this list's (a
+    /// request taken off the list to be retried, and those behind it, go
+    /// back before any that came since).
+    pub(crate) fn requeue_front(&mut self, bio: DeferredBio, mut rest: BioList) {
+        let mut newer = self.take();
+        self.push(bio);
+        while let Some(b) = rest.pop() {
+            self.push(b);
+        }
+        while let Some(b) = newer.pop() {
+            self.push(b);
+        }
+    }
 }
 
 impl Default for BioList {

@@ -231,6 +231,23 @@ impl DmDev {
         unsafe { bindings::rdm_dev_writable(self.dev.as_ptr()) }
     }
 
+    /// Discards `sectors` sectors at `sector` and waits for it
+    /// (`blkdev_issue_discard()`). `EROFS` on a device the table opened
+    /// read-only, `EOPNOTSUPP` (as the block layer says it) on one without
+    /// discard. Process context, and not under `submit_bio()` (a target's
+    /// `map`): refused there with `EDEADLK`, as [`super::SyncIo::io`].
+    pub(crate) fn discard(&self, sector: Sector, sectors: Sector) -> Result {
+        kernel::task::might_sleep();
+        if !self.writable() {
+            return Err(EROFS);
+        }
+        // SAFETY: `bdev()` is the live block device of a held `dm_dev`; the
+        // helper sleeps only outside submit_bio().
+        kernel::error::to_result(unsafe {
+            bindings::rdm_discard_wait(self.bdev(), sector, sectors)
+        })
+    }
+
     /// The device's size in 512-byte sectors.
     pub(crate) fn nr_sectors(&self) -> Sector {
         // SAFETY: `bdev()` is the live block device of a held `dm_dev`.

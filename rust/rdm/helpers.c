@@ -5,6 +5,7 @@
  * Compiled into every module that uses the rdm layer.
  */
 #include <linux/bio.h>
+#include <linux/blkdev.h>
 #include <linux/completion.h>
 #include <linux/dax.h>
 #include <linux/uaccess.h>
@@ -412,6 +413,19 @@ int rdm_bio_submit_wait(struct bio *bio)
 out:
 	bio_put(bio);
 	return ret;
+}
+
+/*
+ * A synchronous discard of @nr_sects at @sector (rust/rdm/dev.rs,
+ * DmDev::discard). Refused under submit_bio() for the reason above.
+ */
+int rdm_discard_wait(struct block_device *bdev, sector_t sector, sector_t nr_sects)
+{
+	if (current->bio_list) {
+		pr_warn_once("rdm: synchronous discard under submit_bio() refused\n");
+		return -EDEADLK;
+	}
+	return blkdev_issue_discard(bdev, sector, nr_sects, GFP_NOIO);
 }
 
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)

@@ -35,9 +35,35 @@ pub fn nodes_needed<S: KeyStore>(store: &S, new: Range) -> usize {
 /// with the store unchanged.
 pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
     let r = new.range();
-    if r.len == 0 {
+    if r.len == 0 || !cut(store, r, new.is_placeholder()) {
         return false;
     }
+    store.insert(new);
+    true
+}
+
+/// How many fresh nodes [`remove_range`] takes: one if a key covers the
+/// range with room on both sides (its back half), else none.
+pub fn nodes_needed_to_remove<S: KeyStore>(store: &S, r: Range) -> usize {
+    match nodes_needed(store, r) {
+        2 => 1,
+        _ => 0,
+    }
+}
+
+/// Removes whatever the index holds of `r` (a discard): keys inside it go,
+/// keys across its ends are cut (or split), placeholders lose what they
+/// would lose to a write over `r`, so a miss in flight never fills it.
+pub fn remove_range<S: KeyStore>(store: &mut S, r: Range) {
+    if r.len > 0 {
+        cut(store, r, false);
+    }
+}
+
+/// Cuts the older keys that overlap `r` to what `r` leaves of them; with
+/// `placeholder` (a placeholder goes into `r`), refuses (`false`, nothing
+/// changed) if any key overlaps it.
+fn cut<S: KeyStore>(store: &mut S, r: Range, placeholder_new: bool) -> bool {
     let mut cur = match store.floor(r.off) {
         Some(k) => Some(k.range().off),
         None => store.next_after(r.off).map(|k| k.range().off),
@@ -48,7 +74,7 @@ pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
             break;
         };
         let overlap = classify(old, r);
-        if new.is_placeholder() && !matches!(overlap, Overlap::Before | Overlap::After) {
+        if placeholder_new && !matches!(overlap, Overlap::Before | Overlap::After) {
             // Nothing changed yet: only `Before` keys were passed.
             return false;
         }
@@ -56,8 +82,8 @@ pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
             Overlap::Before => cur = store.next_after(off).map(|k| k.range().off),
             Overlap::After => break,
             Overlap::Tail => {
-                // What is left starts where `new` ends; nothing further
-                // can overlap `new`.
+                // What is left starts where `r` ends; nothing further can
+                // overlap `r`.
                 let cut = gap(r.end(), old.off);
                 if placeholder || cut >= old.len {
                     store.remove(off);
@@ -85,6 +111,5 @@ pub fn insert<S: KeyStore>(store: &mut S, new: S::Key) -> bool {
             }
         }
     }
-    store.insert(new);
     true
 }

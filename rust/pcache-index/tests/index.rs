@@ -6,8 +6,8 @@ mod common;
 
 use common::{cells, Cell, Store, TKey, SECTOR};
 use pcache_index::{
-    chunk_len, insert, kset_of, nodes_needed, subtree_of, CacheKey, Range, ReadPiece, ReadWalk,
-    SUBTREE_SIZE,
+    chunk_len, insert, kset_of, nodes_needed, nodes_needed_to_remove, remove_range, subtree_of,
+    uncovered, CacheKey, Range, ReadPiece, ReadWalk, SUBTREE_SIZE,
 };
 use proptest::prelude::*;
 
@@ -182,6 +182,53 @@ fn geometry_matches_upstream() {
 }
 
 /// One operation on a 128-sector space.
+#[test]
+fn discard_splits_a_covering_key_and_drops_what_it_covers() {
+    let mut s = store(&[data(1, 0, 16384), placeholder(3, 20480, 8192)]);
+    let r = Range::new(4096, 4096);
+    assert_eq!(nodes_needed_to_remove(&s, r), 1);
+    s.1 = 0;
+    remove_range(&mut s, r);
+    s.check();
+    assert_eq!(s.1, 1);
+    let back = TKey {
+        off: 8192,
+        len: 8192,
+        data: data(1, 0, 0).data + 8192,
+        ..data(1, 0, 0)
+    };
+    assert_eq!(
+        keys(&s),
+        vec![data(1, 0, 4096), back, placeholder(3, 20480, 8192)]
+    );
+    // Over the back half's end and the placeholder's front: the back half
+    // is cut, the placeholder dropped (its fill copies from its start).
+    let r = Range::new(12288, 12288);
+    assert_eq!(nodes_needed_to_remove(&s, r), 0);
+    remove_range(&mut s, r);
+    s.check();
+    assert_eq!(keys(&s), vec![data(1, 0, 4096), TKey { len: 4096, ..back }]);
+}
+
+#[test]
+fn uncovered_pieces_skip_every_hole() {
+    let holes = [
+        (8192u64, 12288u64),
+        (0, 1024),
+        (10240, 16384),
+        (20480, 20480),
+    ];
+    let pieces: Vec<Range> = uncovered(Range::new(0, 24576), &holes, |h| *h).collect();
+    assert_eq!(
+        pieces,
+        vec![Range::new(1024, 7168), Range::new(16384, 8192)]
+    );
+    assert_eq!(uncovered(Range::new(9000, 1000), &holes, |h| *h).count(), 0);
+    let none: [(u64, u64); 0] = [];
+    let all: Vec<Range> = uncovered(Range::new(512, 512), &none, |h| *h).collect();
+    assert_eq!(all, vec![Range::new(512, 512)]);
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Op {
     first: u64,
@@ -293,5 +340,70 @@ proptest! {
             off += u64::from(n);
             left -= n;
         }
+    }
+
+    /// A discard against the sector model: nothing is left inside the
+    /// range, a placeholder outside it may only give sectors up, everything
+    /// else is unchanged, within the nodes reserved for it.
+    #[test]
+    fn remove_range_matches_the_sector_model(
+        ops in prop::collection::vec(op(), 1..30),
+        first in 0u64..128,
+        sectors in 1u32..64,
+    ) {
+        let mut s = Store::default();
+        for (i, op) in ops.iter().enumerate() {
+            let id = u32::try_from(i).unwrap() + 1;
+            let (off, len) = (op.first * SECTOR, op.sectors * u32::try_from(SECTOR).unwrap());
+            let key = if op.placeholder { placeholder(id, off, len) } else { data(id, off, len) };
+            insert(&mut s, key);
+        }
+        let sectors = sectors.min(u32::try_from(128 - first).unwrap());
+        let r = Range::new(first * SECTOR, sectors * u32::try_from(SECTOR).unwrap());
+        let before = cells(&s, N);
+        let need = nodes_needed_to_remove(&s, r);
+        s.1 = 0;
+        remove_range(&mut s, r);
+        s.check();
+        prop_assert!(s.1 <= need, "{} fresh nodes, {} reserved", s.1, need);
+        let now = cells(&s, N);
+        for sec in 0..N {
+            if (first as usize..first as usize + sectors as usize).contains(&sec) {
+                prop_assert_eq!(now[sec], Cell::None);
+            } else {
+                match (before[sec], now[sec]) {
+                    (Cell::Pending { .. }, Cell::None) => {}
+                    (b, n) => prop_assert_eq!(b, n, "sector {} changed outside the discard", sec),
+                }
+            }
+        }
+    }
+
+    /// The uncovered pieces are exactly the sectors no hole covers, in
+    /// order, each as long as it can be.
+    #[test]
+    fn uncovered_matches_a_sector_map(
+        first in 0u64..64,
+        sectors in 1u32..64,
+        holes in prop::collection::vec((0u64..128, 0u64..40), 0..6),
+    ) {
+        let holes: Vec<(u64, u64)> = holes.iter().map(|&(a, n)| (a * SECTOR, (a + n) * SECTOR)).collect();
+        let r = Range::new(first * SECTOR, sectors * u32::try_from(SECTOR).unwrap());
+        let mut want = Vec::new();
+        let mut sec = first;
+        while sec < first + u64::from(sectors) {
+            let hole = |b: u64| holes.iter().any(|&(a, e)| a <= b * SECTOR && b * SECTOR < e);
+            if hole(sec) {
+                sec += 1;
+                continue;
+            }
+            let start = sec;
+            while sec < first + u64::from(sectors) && !hole(sec) {
+                sec += 1;
+            }
+            want.push(Range::new(start * SECTOR, u32::try_from((sec - start) * SECTOR).unwrap()));
+        }
+        let got: Vec<Range> = uncovered(r, &holes, |h| *h).collect();
+        prop_assert_eq!(got, want);
     }
 }

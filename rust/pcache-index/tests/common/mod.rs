@@ -37,6 +37,7 @@ impl CacheKey for TKey {
     }
 }
 
+/// The keys, and how many fresh nodes inserts took.
 #[derive(Default, Debug)]
 pub struct Store(pub BTreeMap<u64, TKey>, pub usize);
 
@@ -66,6 +67,8 @@ impl KeyStore for Store {
     }
     fn insert(&mut self, key: TKey) {
         assert!(key.len > 0);
+        // A fresh node: counted against what `nodes_needed*` reserved.
+        self.1 += 1;
         assert!(
             self.0.insert(key.off, key).is_none(),
             "two keys at {}",
