@@ -33,6 +33,7 @@ use crate::cache_writeback::WbState;
 use crate::pcache_index::chunk_len;
 use crate::rdm::{noio, DeferredBio, TargetInfo, SECTOR_SHIFT};
 use crate::Pcache;
+use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
 /// At most this many discards are remembered by the write-back at once;
@@ -117,6 +118,8 @@ impl Pcache {
             off += u64::from(n);
         }
         self.backing
-            .discard(start >> SECTOR_SHIFT, (end - start) >> SECTOR_SHIFT)
+            .discard(start >> SECTOR_SHIFT, (end - start) >> SECTOR_SHIFT)?;
+        self.stats.discard_bytes.fetch_add(end - start, Relaxed);
+        Ok(())
     }
 }

@@ -107,6 +107,9 @@ pub(crate) struct Stats {
     pub(crate) writeback_errors: AtomicU64,
     pub(crate) gc_errors: AtomicU64,
     pub(crate) fill_bytes: AtomicU64,
+    /// Writes and flushes that had to wait for room in the cache.
+    pub(crate) room_waits: AtomicU64,
+    pub(crate) discard_bytes: AtomicU64,
 }
 
 /// One pcache target.
@@ -278,6 +281,7 @@ fn load_cache(
 
 impl Pcache {
     fn defer_write(&self, bio: rdm::DeferredBio) {
+        self.stats.room_waits.fetch_add(1, Relaxed);
         self.deferred.lock().push(bio);
         // Space comes from writing back and collecting.
         self.writeback.reschedule(0);
@@ -480,7 +484,7 @@ impl Target for Pcache {
                 let s = &self.stats;
                 let _ = write!(
                     out,
-                    " {} {} {} {} {} {} {} {} {}",
+                    " {} {} {} {} {} {} {} {} {} {} {}",
                     keys,
                     s.hit_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.miss_bytes.load(Relaxed) >> SECTOR_SHIFT,
@@ -489,7 +493,9 @@ impl Target for Pcache {
                     s.crc_errors.load(Relaxed),
                     s.writeback_errors.load(Relaxed),
                     s.gc_errors.load(Relaxed),
-                    s.fill_bytes.load(Relaxed) >> SECTOR_SHIFT
+                    s.fill_bytes.load(Relaxed) >> SECTOR_SHIFT,
+                    s.room_waits.load(Relaxed),
+                    s.discard_bytes.load(Relaxed) >> SECTOR_SHIFT
                 );
             }
             StatusType::Table => {

@@ -441,6 +441,7 @@ test_discard_drops_cached_data_and_reaches_the_backing_device() {
 	d0=$(awk '{print $12}' "/sys/block/dm-$minor/stat")
 	blkdiscard -o $((1 << 20)) -l $((2 << 20)) /dev/mapper/pc || fail "discard failed"
 	[ "$(awk '{print $12}' "/sys/block/dm-$minor/stat")" -gt "$d0" ] || fail "no discard reached dm-$minor"
+	[ "$(field pc 20)" = 4096 ] || fail "discarded_sectors: $(dmsetup status pc)"
 	cmp <(dd if=/dev/mapper/pc bs=1M skip=1 count=2 iflag=direct status=none) <(head -c $((2 << 20)) /dev/zero) ||
 		fail "the discarded range still reads as cached"
 	same_at /dev/mapper/pc 0 1 0
@@ -464,9 +465,45 @@ test_discard_drops_cached_data_and_reaches_the_backing_device() {
 	check_media
 }
 
+# A full cache holds writes back instead of failing them: with the
+# backing device suspended, write-back cannot make room, so once the cache
+# is full of dirty data writes wait (room_waits counts them); once the
+# backing device is back, write-back and GC make room and every write
+# completes and verifies.
+test_full_cache_holds_writes_until_room_is_made() {
+	local i fio_pid
+	use_rust
+	fresh
+	mkdev slow "0 $BACKING_SECTORS linear $BACKING 0"
+	PC_BACKING=/dev/mapper/slow create_pc pc
+	dmsetup suspend slow
+	# 12 x 64 MiB: more than the cache's data segments hold.
+	fio --name=full --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=write --bs=1M \
+		--size=64M --loops=12 --verify=crc32c --verify_fatal=1 --output=/tmp/pc-fio-full >/dev/null 2>&1 &
+	fio_pid=$!
+	for i in $(seq 1 600); do
+		[ "$(field pc 19)" -gt 0 ] && break
+		kill -0 "$fio_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	[ "$(field pc 19)" -gt 0 ] || { dmsetup resume slow; fail "no write waited for room: $(dmsetup status pc)"; }
+	kill -0 "$fio_pid" 2>/dev/null || { dmsetup resume slow; fail "the writes ended while the cache was full"; }
+	echo "info: full: $(dmsetup status pc)"
+	dmsetup resume slow
+	wait "$fio_pid" || { tail -n 20 /tmp/pc-fio-full; fail "writes failed or did not verify"; }
+	[ "$(field pc 15)" = 0 ] && [ "$(field pc 16)" = 0 ] && [ "$(field pc 17)" = 0 ] ||
+		fail "errors: $(dmsetup status pc)"
+	dmsetup message pc 0 flush || fail "flush message failed"
+	cmp <(dd if=/dev/mapper/pc bs=1M iflag=direct status=none) <(dd if="$BACKING" bs=1M iflag=direct status=none) ||
+		fail "the backing device does not hold what the cache does"
+	dmsetup remove pc
+	dmsetup remove slow
+	check_media clean
+}
+
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
 	test_writeback_reaches_the_backing_device test_discard_drops_cached_data_and_reaches_the_backing_device \
-	test_read_miss_fill \
+	test_full_cache_holds_writes_until_room_is_made test_read_miss_fill \
 	test_read_miss_fill_ignores_the_readers_buffer test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
 	test_corrupted_metadata_is_refused_or_rolled_back test_media_from_the_c_target test_media_to_the_c_target
