@@ -18,7 +18,12 @@
 //!    it are in ksets at `H` or later and are written back whole.
 //! 3. The index drops the range: reads go to the backing device, and a
 //!    miss in flight over it does not fill the cache with what it read.
-//! 4. The backing device discards the range, and the discard completes.
+//! 4. The backing device discards the range; the index drops the range
+//!    once more (a read that missed meanwhile may have filled it with what
+//!    the backing device held before), and the discard completes.
+//!
+//! Steps 1 and 2 are skipped where they cannot be taken (see
+//! [`Pcache::discard`]): a discard never waits.
 //!
 //! The on-media format has no record of a discard: after a crash or a
 //! reopen, replay brings back the keys of the range that GC has not
@@ -37,7 +42,7 @@ use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
 /// At most this many discards are remembered by the write-back at once;
-/// more wait until it passed the oldest.
+/// more go on without a record.
 const DISCARDED_MAX: usize = 1024;
 
 /// A discarded byte range `[start, end)`, which the write-back of ksets
@@ -60,14 +65,8 @@ impl Pcache {
         self.writeback.reschedule(0);
     }
 
-    /// Whether discards wait.
-    pub(crate) fn discards_waiting(&self) -> bool {
-        !self.discards.lock().is_empty()
-    }
-
     /// Serves the waiting discards; the write-back work calls it between
-    /// ksets (no write-back I/O in flight). Discards that cannot be served
-    /// yet (no room to close the kset, too many records) stay queued.
+    /// ksets (no write-back I/O in flight).
     pub(crate) fn serve_discards(&self, ti: &TargetInfo<'_>, wb: &mut WbState) {
         let tail = self.core.lock().dirty_tail.pos;
         // Write-back reached their head: every kset older than them is
@@ -77,38 +76,51 @@ impl Pcache {
         while let Some(bio) = list.pop() {
             let start = ti.offset(bio.sector()) << SECTOR_SHIFT;
             let end = start + (u64::from(bio.sectors()) << SECTOR_SHIFT);
-            match self.discard(wb, start, end) {
-                Err(e) if e == EBUSY => {
-                    self.discards.lock().requeue_front(bio, list);
-                    return;
-                }
-                r => bio.end(r),
-            }
+            bio.end(self.discard(wb, start, end));
         }
     }
 
-    /// Steps 1 to 4 above for `[start, end)`. `EBUSY` if it must wait.
+    /// Steps 1 to 4 above for `[start, end)`. Never waits, so that no
+    /// discard is held while write-back cannot go on (a failing backing
+    /// device, a full cache): where the record cannot be made (no room to
+    /// close the kset, [`DISCARDED_MAX`] records, no memory), the discard
+    /// goes on without it, and older dirty data of the range may still be
+    /// written back after it. The range's contents are undefined either
+    /// way; the record only keeps write-back from doing useless work.
     fn discard(&self, wb: &mut WbState, start: u64, end: u64) -> Result {
-        if wb.discarded.len() >= DISCARDED_MAX {
-            return Err(EBUSY);
-        }
-        // Room for the record before the lock.
-        noio(|| wb.discarded.reserve(1, GFP_KERNEL))?;
-        {
+        // Step 1, and the head a record would name.
+        let head = {
             let mut core = self.core.lock();
-            core.close_kset(&self.dev)?;
-            let head = core.key_head;
-            if core.dirty_tail.pos != head {
-                wb.discarded
-                    .push_within_capacity(Discarded { start, end, head })
-                    .map_err(|_| ENOMEM)?;
+            let closed = core.close_kset(&self.dev).is_ok();
+            (closed && core.dirty_tail.pos != core.key_head).then_some(core.key_head)
+        };
+        // Step 3 first: if it fails half-way, no record skips keys the
+        // index still holds, and write-back writes them as ever.
+        self.drop_cached(start, end)?;
+        // Step 2: write-back does not run before this returns.
+        if let Some(head) = head {
+            if wb.discarded.len() < DISCARDED_MAX {
+                let record = Discarded { start, end, head };
+                // Without it, only tidiness is lost (see above).
+                let _ = noio(|| wb.discarded.push(record, GFP_KERNEL));
             }
         }
+        // Step 4.
+        self.backing
+            .discard(start >> SECTOR_SHIFT, (end - start) >> SECTOR_SHIFT)?;
+        // A read that missed after step 3 may have filled the range with
+        // what the backing device held before the discard: dropped too.
+        self.drop_cached(start, end)?;
+        self.stats.discard_bytes.fetch_add(end - start, Relaxed);
+        Ok(())
+    }
+
+    /// Drops `[start, end)` from the index, one 4 MiB index subtree at a
+    /// time (the lock is held for a bounded number of keys).
+    fn drop_cached(&self, start: u64, end: u64) -> Result {
         let mut off = start;
         while off < end {
             let left = u32::try_from(end - off).unwrap_or(u32::MAX);
-            // Within one 4 MiB index subtree at a time: the lock is held
-            // for a bounded number of keys.
             let n = chunk_len(off, left);
             let nodes = noio(|| Nodes::new(GFP_KERNEL))?;
             let mut core = self.core.lock();
@@ -117,9 +129,6 @@ impl Pcache {
             drop(core);
             off += u64::from(n);
         }
-        self.backing
-            .discard(start >> SECTOR_SHIFT, (end - start) >> SECTOR_SHIFT)?;
-        self.stats.discard_bytes.fetch_add(end - start, Relaxed);
         Ok(())
     }
 }

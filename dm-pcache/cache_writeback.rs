@@ -26,8 +26,6 @@ use kernel::prelude::*;
 /// How long an idle or failed writeback waits before it looks again (ms),
 /// as upstream's `PCACHE_CACHE_WRITEBACK_INTERVAL`.
 const WRITEBACK_INTERVAL_MS: u32 = 5000;
-/// How soon discards that had to wait are tried again (ms).
-const DISCARD_RETRY_MS: u32 = 100;
 
 /// Where the writeback of the kset at `dirty_tail` is.
 #[derive(Clone, Copy)]
@@ -100,14 +98,7 @@ impl Pcache {
                     return;
                 }
                 Ok(Next::Clean) => {
-                    // Discards that found no room to close the kset retry
-                    // soon (GC frees room), not with the next interval.
-                    let wait = if self.discards_waiting() {
-                        DISCARD_RETRY_MS
-                    } else {
-                        WRITEBACK_INTERVAL_MS
-                    };
-                    self.writeback.schedule(wait);
+                    self.writeback.schedule(WRITEBACK_INTERVAL_MS);
                     return;
                 }
                 Err(e) => {
@@ -183,10 +174,11 @@ impl Pcache {
     /// requests of at most one bio's worth.
     fn wb_key(&self, key: &Key, piece: Range) {
         // Inside the key: less than its (u32) length.
-        let first = piece.off.saturating_sub(key.off) as u32;
+        let first = u32::try_from(piece.off.saturating_sub(key.off)).unwrap_or(u32::MAX);
+        let last = first.saturating_add(piece.len);
         let mut done = first;
-        while done < first + piece.len {
-            let n = (first + piece.len - done).min(IO_MAX_BYTES as u32);
+        while done < last {
+            let n = (last - done).min(IO_MAX_BYTES as u32);
             let submitted = self.wb_submit(key, done, n);
             if submitted.is_err() {
                 self.wb_failed.store(true, Release);

@@ -425,6 +425,9 @@ int rdm_discard_wait(struct block_device *bdev, sector_t sector, sector_t nr_sec
 		pr_warn_once("rdm: synchronous discard under submit_bio() refused\n");
 		return -EDEADLK;
 	}
+	/* blkdev_issue_discard() reports success on a device without discard. */
+	if (!bdev_max_discard_sectors(bdev))
+		return -EOPNOTSUPP;
 	return blkdev_issue_discard(bdev, sector, nr_sects, GFP_NOIO);
 }
 

@@ -181,7 +181,6 @@ fn geometry_matches_upstream() {
     assert_eq!(kset_of(5 * SUBTREE_SIZE, 0), 0);
 }
 
-/// One operation on a 128-sector space.
 #[test]
 fn discard_splits_a_covering_key_and_drops_what_it_covers() {
     let mut s = store(&[data(1, 0, 16384), placeholder(3, 20480, 8192)]);
@@ -229,6 +228,7 @@ fn uncovered_pieces_skip_every_hole() {
     assert_eq!(all, vec![Range::new(512, 512)]);
 }
 
+/// One operation on a 128-sector space.
 #[derive(Clone, Copy, Debug)]
 struct Op {
     first: u64,
