@@ -191,12 +191,11 @@ impl Pcache {
     /// Copies `n` bytes of `key`'s data from `done` on out of the cache and
     /// writes them to the backing device.
     fn wb_submit(&self, key: &Key, done: u32, n: u32) -> Result {
-        let mut buf = noio(|| IoBuf::new(n as usize, GFP_KERNEL))?;
         let addr = self.dev.addr(Pos {
             seg: key.pos.seg,
             off: key.pos.off + done,
         })?;
-        self.dev.pmem.read_into_buf(addr, &mut buf, 0, n as usize)?;
+        let buf = noio(|| self.dev.pmem.read_to_new_buf(addr, n as usize, GFP_KERNEL))?;
         let sector = (key.off + u64::from(done)) >> SECTOR_SHIFT;
         self.wb_pending.fetch_add(1, AcqRel);
         self.wb_io

@@ -165,6 +165,23 @@ impl PmemDev {
         Ok(())
     }
 
+    /// A new buffer holding the `len` bytes at `off` (write-back's copy
+    /// out of the cache): as [`Self::read_into_buf`] into a fresh buffer,
+    /// without zeroing pages that the copy overwrites at once. `EINVAL` for
+    /// a range outside the mapping or a bad length, `EIO` for a media error.
+    pub(crate) fn read_to_new_buf(
+        &self,
+        off: u64,
+        len: usize,
+        flags: kernel::alloc::Flags,
+    ) -> Result<IoBuf> {
+        // SAFETY: the copy below writes all `len` bytes before the buffer
+        // is returned; on an error it is dropped unread.
+        let mut buf = unsafe { IoBuf::new_unfilled(len, flags)? };
+        self.read_into_buf(off, &mut buf, 0, len)?;
+        Ok(buf)
+    }
+
     /// The kernel's raw `crc32c(seed, ..)` over `len` bytes at `off`;
     /// `EINVAL` outside the mapping, `EIO` for a media error.
     pub(crate) fn crc32c(&self, seed: u32, off: u64, len: usize) -> Result<u32> {

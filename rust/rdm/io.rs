@@ -26,14 +26,17 @@ use kernel::types::Opaque;
 /// The most one request moves: one bio of `BIO_MAX_VECS` pages.
 pub(crate) const IO_MAX_BYTES: usize = 256 * PAGE_SIZE;
 
-/// Zeroed pages a target reads into or writes from.
+/// Pages a target reads into or writes from, never holding stale kernel
+/// memory: zeroed, or (inside the layer) written whole before use.
 ///
 /// # Invariants
 ///
 /// `len` is a multiple of 512 and at most [`IO_MAX_BYTES`], and `pages`
 /// holds exactly `len.div_ceil(PAGE_SIZE)` pages, owned by this buffer
 /// alone (in flight, the buffer is owned by the request, so nothing else
-/// reads or writes the pages while the device does).
+/// reads or writes the pages while the device does). Each byte of the
+/// pages was written since they were allocated (bytes past `len`
+/// included).
 pub(crate) struct IoBuf {
     pages: KVec<Page>,
     len: usize,
@@ -55,6 +58,33 @@ impl IoBuf {
             pages.push(Page::alloc_page(flags | __GFP_ZERO)?, flags)?;
         }
         // INVARIANT: checked above; the pages are fresh and ours.
+        Ok(Self { pages, len })
+    }
+
+    /// A buffer of `len` bytes whose first `len` bytes are not zeroed: only
+    /// the rest of the last page is.
+    ///
+    /// # Safety
+    ///
+    /// The caller writes all `len` bytes before the buffer is read or sent
+    /// to a device (or drops it unused), which restores the invariant.
+    pub(super) unsafe fn new_unfilled(len: usize, flags: kernel::alloc::Flags) -> Result<Self> {
+        if len == 0 || len % 512 != 0 || len > IO_MAX_BYTES {
+            return Err(EINVAL);
+        }
+        let n = len.div_ceil(PAGE_SIZE);
+        let mut pages = KVec::with_capacity(n, flags)?;
+        for _ in 0..n {
+            pages.push(Page::alloc_page(flags)?, flags)?;
+        }
+        let tail = n * PAGE_SIZE - len;
+        if let (Some(last), true) = (pages.last(), tail > 0) {
+            // SAFETY: `[PAGE_SIZE - tail, PAGE_SIZE)` lies inside the page,
+            // which this buffer alone owns.
+            unsafe { last.fill_zero_raw(PAGE_SIZE - tail, tail)? };
+        }
+        // INVARIANT: the caller writes the first `len` bytes (the contract
+        // above), the rest was zeroed here; the pages are fresh and ours.
         Ok(Self { pages, len })
     }
 
