@@ -416,6 +416,21 @@ out:
 }
 
 /*
+ * Whether a clone's process-context completion may run right where the
+ * clone completed (rust/rdm/clone.rs), rather than on the pool's queue: in
+ * a task that may sleep (no interrupt, spinlock, RCU read side or disabled
+ * interrupts), as a device that completes bios in its submitter's context
+ * (brd) leaves it. Without preemption counting a held spinlock would go
+ * unseen: never then.
+ */
+bool rdm_may_sleep_here(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return false;
+	return in_task() && preemptible() && !rcu_preempt_depth();
+}
+
+/*
  * A synchronous discard of @nr_sects at @sector (rust/rdm/dev.rs,
  * DmDev::discard). Refused under submit_bio() for the reason above.
  */

@@ -64,6 +64,7 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 			      void (*end_io)(struct bio *bio));
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len);
 int rdm_bio_submit_wait(struct bio *bio);
+bool rdm_may_sleep_here(void);
 int rdm_discard_wait(struct block_device *bdev, sector_t sector, sector_t nr_sects);
 struct bio *rdm_bio_clone_iter_to(struct bio *src, struct block_device *bdev,
 				  sector_t sector, const struct bvec_iter *iter,
