@@ -40,11 +40,12 @@ pub(crate) type CloneDone<T, C> = fn(&T, C, Result) -> Result;
 
 /// What the completion of a clone from a process-context pool runs: as
 /// [`CloneDone`], plus the data the clone carried. Process context: on a
-/// reclaim-safe queue of the pool's, or right where the clone completed if
-/// that task may sleep (a device completing in its submitter's context;
-/// possibly under `submit_bio()`, where synchronous I/O is refused). May
-/// sleep (allocations in it should be `noio`: the target's own I/O may wait
-/// on them).
+/// reclaim-safe queue of the pool's, or right where the clone completed
+/// when that is inside a `submit_bio()` call stack in a task that may
+/// sleep (a device that completes in its submitter's context). It must not
+/// wait for I/O: synchronous I/O is refused there (`EDEADLK`, see
+/// [`super::SyncIo`]). May sleep for memory (allocations in it should be
+/// `noio`: the target's own I/O may wait on them).
 pub(crate) type CloneDoneTask<T, C> = fn(&T, C, Result, &CloneData<'_>) -> Result;
 
 /// What the first completion of a clone from a pool with recovery decides
@@ -84,7 +85,9 @@ enum Done<T, C> {
     /// In the clone's end_io, in whatever context the device completes it.
     Irq(CloneDone<T, C>),
     /// In a work item on the pool's queue, which the pool drains before it
-    /// is freed (so no completion still runs the module's code after it).
+    /// is freed; or, when the clone completes inside a `submit_bio()` call
+    /// stack in a task that may sleep, right there (then, as for `Irq`,
+    /// only the return from the end_io is left after the part ended).
     Task(CloneDoneTask<T, C>, OwnedQueue),
     /// In end_io first; clones that need it then in a work item on the
     /// pool's queue, which may send them again.
@@ -173,7 +176,8 @@ impl<T: Target, C> PinnedDrop for Pool<T, C> {
         // (whose parts the clones held) all completed. A process-context
         // completion puts its clone before it ends the part, so none is
         // left; its queue (dropped with `done`, after this) then waits for
-        // a completion that is only returning.
+        // a queued completion that is only returning (one run inline is
+        // only returning from the clone's end_io, as an `Irq` one).
         unsafe { bindings::bioset_exit(self.bs.get()) };
     }
 }
@@ -445,12 +449,13 @@ unsafe extern "C" fn clone_endio<T: Target, C>(clone: *mut bindings::bio) {
             // target go.
             part.end(result);
         }
-        // A plain process-context completion where the clone completed in
-        // a task that may sleep (a device that completes in its
-        // submitter's context): run now, saving two wake-ups per clone.
-        // Clones are submitted after `map` returned, so no lock of the
-        // target is held here (synchronous I/O is refused under
-        // submit_bio(), see `SyncIo`).
+        // A plain process-context completion where the clone completed
+        // inside a submit_bio() call stack, in a task that may sleep (a
+        // device that completes in its submitter's context): run now,
+        // saving two wake-ups per clone. Clones are dispatched after the
+        // dm device's submit_bio() returned, so no lock of the target is
+        // held here; synchronous I/O is refused here (`SyncIo`), and bio
+        // allocations are rescued (`current->bio_list`).
         (None, Some(_)) if matches!(pool.done, Done::Task(..)) && may_sleep_here() => {
             // SAFETY: the pad is ours until `clone_work` puts the clone; it
             // reads the status stored here and the rest `fill_pad` filled,
@@ -629,7 +634,8 @@ unsafe extern "C" fn clone_work<T: Target, C>(work: *mut bindings::work_struct) 
     // SAFETY: the clone is ours and put once; nothing reads it after.
     unsafe { bindings::bio_put(clone) };
     // Last: once the part ends, the original may complete and the target
-    // go; the pool's queue (drained before the pool is freed) only returns.
+    // go; what is left only returns (to the pool's queue, drained before
+    // the pool is freed, or to the clone's end_io).
     part.end(result);
 }
 

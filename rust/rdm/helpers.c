@@ -417,17 +417,20 @@ out:
 
 /*
  * Whether a clone's process-context completion may run right where the
- * clone completed (rust/rdm/clone.rs), rather than on the pool's queue: in
- * a task that may sleep (no interrupt, spinlock, RCU read side or disabled
- * interrupts), as a device that completes bios in its submitter's context
- * (brd) leaves it. Without preemption counting a held spinlock would go
+ * clone completed (rust/rdm/clone.rs), rather than on the pool's queue:
+ * inside a submit_bio() call stack (a device that completes bios in its
+ * submitter's context, as brd does, or below a dm-delay worker), in a task
+ * that may sleep (no interrupt, spinlock, RCU read side or disabled
+ * interrupts). Not in a driver's own completion thread (a threaded
+ * interrupt, loop's worker): sleeping there would stall that device's
+ * other completions. Without preemption counting a held spinlock would go
  * unseen: never then.
  */
 bool rdm_may_sleep_here(void)
 {
 	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
 		return false;
-	return in_task() && preemptible() && !rcu_preempt_depth();
+	return current->bio_list && in_task() && preemptible() && !rcu_preempt_depth();
 }
 
 /*

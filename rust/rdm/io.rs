@@ -83,8 +83,10 @@ impl IoBuf {
             // which this buffer alone owns.
             unsafe { last.fill_zero_raw(PAGE_SIZE - tail, tail)? };
         }
-        // INVARIANT: the caller writes the first `len` bytes (the contract
-        // above), the rest was zeroed here; the pages are fresh and ours.
+        // INVARIANT: holds once the caller has written the first `len`
+        // bytes (the contract above; until then only the layer's writer
+        // sees the buffer); the rest was zeroed here; the pages are fresh
+        // and ours.
         Ok(Self { pages, len })
     }
 

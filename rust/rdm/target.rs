@@ -236,7 +236,8 @@ impl<'a, T: Target> TargetCtx<'a, T> {
     }
 
     /// Makes a pool of target-owned clones with context `C` whose
-    /// completion `done` runs in process context on a queue of the pool's
+    /// completion `done` runs in process context (on a queue of the pool's,
+    /// or inline where that is safe: see [`super::clone::CloneDoneTask`])
     /// and may read the data each clone carried (see [`ClonePool`]).
     pub(crate) fn clone_pool_task<C: Send + 'static>(
         &mut self,
