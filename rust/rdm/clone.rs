@@ -13,7 +13,8 @@
 //! requeue). A pool's completion runs where the clone completes (any
 //! context), or, for a pool made with [`super::TargetCtx::clone_pool_task`],
 //! in process context (on the pool's own queue, or where the clone
-//! completed if that task may sleep), with the clone's data to
+//! completed if that is inside a `submit_bio()` call stack in a task that
+//! may sleep), with the clone's data to
 //! read ([`CloneData`]) while the original still waits for it: a cache
 //! keeps the bytes a read miss brought in. Clones are made in `map` from
 //! the bio being mapped, by a pool of the same target, to a device borrowed

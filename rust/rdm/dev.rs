@@ -234,8 +234,9 @@ impl DmDev {
     /// Discards `sectors` sectors at `sector` and waits for it
     /// (`blkdev_issue_discard()`). `EROFS` on a device the table opened
     /// read-only, `EOPNOTSUPP` on one without discard (which
-    /// `blkdev_issue_discard()` itself would report as done). Process context, and not under `submit_bio()` (a target's
-    /// `map`): refused there with `EDEADLK`, as [`super::SyncIo::io`].
+    /// `blkdev_issue_discard()` itself would report as done). Process
+    /// context, and not under `submit_bio()` (a target's `map`): refused
+    /// there with `EDEADLK`, as [`super::SyncIo::io`].
     pub(crate) fn discard(&self, sector: Sector, sectors: Sector) -> Result {
         kernel::task::might_sleep();
         if !self.writable() {
