@@ -68,10 +68,12 @@ impl Pcache {
     /// Serves the waiting discards; the write-back work calls it between
     /// ksets (no write-back I/O in flight).
     pub(crate) fn serve_discards(&self, ti: &TargetInfo<'_>, wb: &mut WbState) {
-        let tail = self.core.lock().dirty_tail.pos;
-        // Write-back reached their head: every kset older than them is
-        // written back.
-        wb.discarded.retain(|d| d.head != tail);
+        if !wb.discarded.is_empty() {
+            let tail = self.core.lock().dirty_tail.pos;
+            // Write-back reached their head: every kset older than them is
+            // written back.
+            wb.discarded.retain(|d| d.head != tail);
+        }
         let mut list = self.discards.lock().take();
         while let Some(bio) = list.pop() {
             let start = ti.offset(bio.sector()) << SECTOR_SHIFT;

@@ -139,6 +139,11 @@ impl KeyTree {
         self.count
     }
 
+    /// How many spare nodes are at hand.
+    fn spares(&self) -> usize {
+        self.spare.0.iter().filter(|n| n.is_some()).count()
+    }
+
     /// Tops the spare nodes up from `nodes` (what is left over is freed).
     pub(crate) fn refill(&mut self, nodes: Nodes) {
         for (slot, node) in self.spare.0.iter_mut().zip(nodes.0) {
@@ -151,8 +156,7 @@ impl KeyTree {
     /// Inserts `key` with upstream's overlap fixup of older keys;
     /// `ENOMEM` (and nothing changed) if the spare nodes do not cover it.
     pub(crate) fn insert(&mut self, key: Key) -> Result {
-        let have = self.spare.0.iter().filter(|n| n.is_some()).count();
-        if pcache_index::nodes_needed(self, key.range()) > have {
+        if pcache_index::nodes_needed(self, key.range()) > self.spares() {
             return Err(ENOMEM);
         }
         if pcache_index::insert(self, key) {
@@ -165,9 +169,8 @@ impl KeyTree {
     /// Removes what the index holds of `len` bytes at `off` (a discard);
     /// `ENOMEM` (and nothing changed) if the spare nodes do not cover it.
     pub(crate) fn remove_range(&mut self, off: u64, len: u32) -> Result {
-        let have = self.spare.0.iter().filter(|n| n.is_some()).count();
         let r = Range::new(off, len);
-        if pcache_index::nodes_needed_to_remove(self, r) > have {
+        if pcache_index::nodes_needed_to_remove(self, r) > self.spares() {
             return Err(ENOMEM);
         }
         pcache_index::remove_range(self, r);
