@@ -99,12 +99,22 @@ same() {
 		<(head -c $(($3 << 20)) /tmp/pc-data) || fail "$1 at $2 MiB does not hold the data"
 }
 
+# holds DATA DEV OFFSET_MB SIZE_MB DATA_MB: DEV holds the bytes of the file
+# DATA from DATA_MB on there (the status; cmp says where they differ).
+holds() {
+	cmp <(dd if="$2" bs=1M skip="$3" count="$4" iflag=direct status=none) \
+		<(dd if="$1" bs=1M skip="$5" count="$4" status=none)
+}
+
+# zeroes DEV OFFSET_MB SIZE_MB: DEV reads as zeroes there (the status).
+zeroes() {
+	cmp <(dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none) <(head -c $(($3 << 20)) /dev/zero)
+}
+
 # same_at DEV OFFSET_MB SIZE_MB DATA_MB: DEV holds the test data from
 # DATA_MB on there.
 same_at() {
-	cmp <(dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none) \
-		<(dd if=/tmp/pc-data bs=1M skip="$4" count="$3" status=none) ||
-		fail "$1 at $2 MiB does not hold the data from $4 MiB on"
+	holds /tmp/pc-data "$@" || fail "$1 at $2 MiB does not hold the data from $4 MiB on"
 }
 
 test_table_errors() {
@@ -427,9 +437,9 @@ test_media_to_the_c_target() {
 # Discard (ours; upstream has none): data A is written back, data B is
 # written over it and left dirty; a discard of part of it drops the cached
 # B (reads return the backing device's discarded range, which brd reads as
-# zeroes), reaches the backing device (A is gone there), and write-back of the older dirty B skips what the discard
-# dropped, also when it runs after the discard (B would show on the backing
-# device). Data written after the discard wins, also after write-back and
+# zeroes), reaches the backing device (A is gone there), and write-back of
+# the older dirty B skips what the discard dropped, also when it runs after
+# the discard (B would show on the backing device). Data written after the discard wins, also after write-back and
 # a reopen.
 test_discard_drops_cached_data_and_reaches_the_backing_device() {
 	local minor d0 wb0
@@ -447,23 +457,18 @@ test_discard_drops_cached_data_and_reaches_the_backing_device() {
 	blkdiscard -o $((1 << 20)) -l $((2 << 20)) /dev/mapper/pc || fail "discard failed"
 	[ "$(awk '{print $12}' "/sys/block/dm-$minor/stat")" -gt "$d0" ] || fail "no discard reached dm-$minor"
 	# brd keeps no I/O statistics: its contents tell. A or B was there.
-	cmp <(dd if="$BACKING" bs=1M skip=1 count=2 iflag=direct status=none) <(head -c $((2 << 20)) /dev/zero) ||
+	zeroes "$BACKING" 1 2 ||
 		fail "the backing device holds data in the discarded range (the discard did not reach it, or write-back wrote there after it)"
 	[ "$(field pc 20)" = 4096 ] || fail "discarded_sectors: $(dmsetup status pc)"
-	cmp <(dd if=/dev/mapper/pc bs=1M skip=1 count=2 iflag=direct status=none) <(head -c $((2 << 20)) /dev/zero) ||
-		fail "the discarded range still reads as cached"
-	cmp <(dd if=/dev/mapper/pc bs=1M count=1 iflag=direct status=none) <(head -c $((1 << 20)) /tmp/pc-data-b) ||
-		fail "B before the discarded range is gone"
-	cmp <(dd if=/dev/mapper/pc bs=1M skip=3 count=1 iflag=direct status=none) \
-		<(dd if=/tmp/pc-data-b bs=1M skip=3 count=1 status=none) || fail "B after the discarded range is gone"
+	zeroes /dev/mapper/pc 1 2 || fail "the discarded range still reads as cached"
+	holds /tmp/pc-data-b /dev/mapper/pc 0 1 0 || fail "B before the discarded range is gone"
+	holds /tmp/pc-data-b /dev/mapper/pc 3 1 3 || fail "B after the discarded range is gone"
 	dmsetup message pc 0 flush || fail "flush message failed"
 	# B's kset written back before the discard was served (the discard
 	# then cleared it) or after it (skipping the range).
 	echo "info: ksets written back before the discard: $wb0, after the flush: $(field pc 14)"
-	cmp <(dd if="$BACKING" bs=1M skip=1 count=2 iflag=direct status=none) <(head -c $((2 << 20)) /dev/zero) ||
-		fail "the backing device holds data of the discarded range"
-	cmp <(dd if="$BACKING" bs=1M skip=3 count=1 iflag=direct status=none) \
-		<(dd if=/tmp/pc-data-b bs=1M skip=3 count=1 status=none) || fail "B was not written back"
+	zeroes "$BACKING" 1 2 || fail "the backing device holds data of the discarded range"
+	holds /tmp/pc-data-b "$BACKING" 3 1 3 || fail "B was not written back"
 	# Written after the discard, over part of it.
 	put pc 2 1
 	dmsetup message pc 0 flush || fail "flush message failed"
