@@ -59,6 +59,11 @@ pub(crate) struct Core {
     pub(crate) key_tail: Tail,
     pub(crate) info: CacheInfo,
     pub(crate) info_slot: SlotWriter,
+    /// Bytes named by the dirty keys not yet written back: those of the
+    /// ksets from `dirty_tail` on and of the open kset. Counted per key as
+    /// logged, superseded or not: it is log space that only write-back
+    /// (and then GC) gives back.
+    pub(crate) dirty_bytes: u64,
     /// Keys appended and not yet in a kset on the media.
     kset: KVec<KeyOnmedia>,
     /// Room to encode a kset in.
@@ -85,6 +90,7 @@ impl Core {
             key_tail,
             info,
             info_slot,
+            dirty_bytes: 0,
             kset: KVec::with_capacity(KSET_KEYS_MAX as usize, GFP_KERNEL)?,
             kset_buf: KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL)?,
             data_head: None,
@@ -144,7 +150,18 @@ impl Core {
     pub(crate) fn append(&mut self, key: &Key, data_crc: u32) -> Result {
         self.kset
             .push_within_capacity(key.encode(data_crc))
-            .map_err(|_| ENOSPC)
+            .map_err(|_| ENOSPC)?;
+        if !key.clean {
+            self.dirty_bytes += u64::from(key.len);
+        }
+        Ok(())
+    }
+
+    /// Whether write-back must not wait for the cache to be idle: dirty
+    /// keys fill half of what GC keeps (`gc_percent`) of the data space.
+    pub(crate) fn dirty_high(&self) -> bool {
+        let space = u64::from(self.segs.n_segs()) * SEG_DATA_SIZE;
+        self.dirty_bytes * 200 >= space * u64::from(self.info.gc_percent())
     }
 
     /// Writes the open kset at the key head (`cache_kset_close()`); `EBUSY`

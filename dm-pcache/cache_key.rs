@@ -352,6 +352,10 @@ pub(crate) struct Replayed {
     /// Whether `dirty_tail` lies on the chain from `key_tail` to the head.
     pub(crate) dirty_tail_seen: bool,
     pub(crate) keys: u64,
+    /// Bytes of the dirty keys from `dirty_tail` on ([`Core::dirty_bytes`]).
+    ///
+    /// [`Core::dirty_bytes`]: crate::cache::Core::dirty_bytes
+    pub(crate) dirty_bytes: u64,
 }
 
 /// Replays the key log from `key_tail` (`cache_replay()`): each valid kset
@@ -375,6 +379,7 @@ pub(crate) fn replay(
     let mut hops = 0u32;
     let mut keys = 0;
     let mut dirty_tail_seen = false;
+    let mut dirty_bytes = 0u64;
     segs.mark_used(pos.seg);
     loop {
         dirty_tail_seen |= pos == dirty_tail;
@@ -413,6 +418,9 @@ pub(crate) fn replay(
                     segs.mark_used(key.pos.seg);
                     segs.get(key.pos.seg);
                     keys += 1u64;
+                    if dirty_tail_seen && !key.clean {
+                        dirty_bytes += u64::from(key.len);
+                    }
                 }
                 pos.off += size;
             }
@@ -422,5 +430,6 @@ pub(crate) fn replay(
         key_head: pos,
         dirty_tail_seen,
         keys,
+        dirty_bytes,
     })
 }

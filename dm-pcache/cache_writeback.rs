@@ -10,13 +10,34 @@
 //!
 //! The work item drives a small state machine: completions (which may run
 //! in interrupt context) only count down and kick the work again.
+//!
+//! Two things differ from upstream, which writes back all the time and
+//! every byte the log names:
+//!
+//! - Write-back is lazy while writes come in and less dirty data is held
+//!   than half of what GC keeps (`gc_percent`), as bcache's
+//!   `writeback_percent` and dm-writecache's watermarks: a write-back
+//!   cache that copies each block out at once spends the CPU and the
+//!   backing device's time the foreground wants, and copies blocks that
+//!   are about to be overwritten. It writes back everything once no write
+//!   came for [`WRITEBACK_IDLE_MS`], on the `flush` message and when a
+//!   write waits for room.
+//! - Only what the index still maps to a key's own data is written back.
+//!   The rest was overwritten by a newer key (whose own kset, later in
+//!   the log, writes it back) or discarded. Skipping a range for a newer
+//!   key is safe only if that key is durable: were it lost in a crash
+//!   after `dirty_tail` passed the older key, the older key would be the
+//!   range's newest data, and it would never reach the backing device.
+//!   So the open kset is closed before the index is looked at, under the
+//!   same lock hold: every key the index holds is then in a kset on the
+//!   media.
 
 use crate::cache_dev::Pos;
 use crate::cache_discard::{bounds, Discarded};
 use crate::cache_key::{read_kset, Key, KeyTree, Nodes};
 use crate::pcache_format::kset::{decode, Kset, KsetRead};
 use crate::pcache_format::{CRC_SEED, KSET_ONMEDIA_SIZE_MAX};
-use crate::pcache_index::{uncovered, CacheKey, Range};
+use crate::pcache_index::{uncovered, CacheKey, Range, ReadPiece, ReadWalk};
 use crate::rdm::io::IO_MAX_BYTES;
 use crate::rdm::{noio, IoBuf, IoOp, TargetInfo, SECTOR_SHIFT};
 use crate::Pcache;
@@ -27,17 +48,28 @@ use kernel::prelude::*;
 /// as upstream's `PCACHE_CACHE_WRITEBACK_INTERVAL`.
 const WRITEBACK_INTERVAL_MS: u32 = 5000;
 
+/// A cache that took no write for this long (ms) is idle: everything is
+/// written back.
+const WRITEBACK_IDLE_MS: u32 = 1000;
+
+/// Pieces of a kset's keys that write-back can note at once; a kset whose
+/// keys fall into more pieces is written back whole.
+const WB_PIECES_MAX: usize = 512;
+
 /// Where the writeback of the kset at `dirty_tail` is.
 #[derive(Clone, Copy)]
 pub(crate) enum WbStep {
     Idle,
-    /// Data writes of a kset of `advance` bytes are in flight.
+    /// Data writes of a kset of `advance` bytes, whose dirty keys name
+    /// `dirty` bytes, are in flight.
     Writing {
         advance: u32,
+        dirty: u64,
     },
     /// The flush that makes them durable is in flight.
     Flushing {
         advance: u32,
+        dirty: u64,
     },
 }
 
@@ -56,6 +88,12 @@ pub(crate) struct WbState {
     kset_buf: KVec<u8>,
     /// Discards newer than the ksets being written back (cache_discard).
     pub(crate) discarded: KVec<Discarded>,
+    /// The parts of the kset's keys that are still current.
+    pieces: KVec<Key>,
+    /// `Stats::write_bytes` when write-back last decided to wait.
+    seen_writes: u64,
+    /// Write back until everything is (idle, `flush`, room waits).
+    drain: bool,
 }
 
 impl WbState {
@@ -64,6 +102,9 @@ impl WbState {
             step: WbStep::Idle,
             kset_buf: KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL)?,
             discarded: KVec::new(),
+            pieces: KVec::with_capacity(WB_PIECES_MAX, GFP_KERNEL)?,
+            seen_writes: 0,
+            drain: false,
         })
     }
 }
@@ -84,10 +125,14 @@ impl Pcache {
                 WbStep::Idle => {
                     // Between ksets: where discards are served.
                     self.serve_discards(ti, &mut wb);
+                    if !self.wb_due(&mut wb) {
+                        self.writeback.schedule(WRITEBACK_IDLE_MS);
+                        return;
+                    }
                     self.wb_start(&mut wb)
                 }
-                WbStep::Writing { advance } => self.wb_flush(advance),
-                WbStep::Flushing { advance } => self.wb_advance(advance),
+                WbStep::Writing { advance, dirty } => self.wb_flush(advance, dirty),
+                WbStep::Flushing { advance, dirty } => self.wb_advance(advance, dirty),
             };
             match next {
                 // Go on at once.
@@ -98,6 +143,7 @@ impl Pcache {
                     return;
                 }
                 Ok(Next::Clean) => {
+                    wb.drain = false;
                     self.writeback.schedule(WRITEBACK_INTERVAL_MS);
                     return;
                 }
@@ -110,6 +156,26 @@ impl Pcache {
                 }
             }
         }
+    }
+
+    /// Asks the work to write back everything (`flush`, room waits).
+    pub(crate) fn wb_drain(&self) {
+        self.wb_drain_req.store(true, Release);
+        self.writeback.reschedule(0);
+    }
+
+    /// Whether the next kset is written back now (see the module doc).
+    fn wb_due(&self, wb: &mut WbState) -> bool {
+        if self.wb_drain_req.swap(false, AcqRel) {
+            wb.drain = true;
+        }
+        let writes = self.stats.write_bytes.load(Relaxed);
+        if writes == wb.seen_writes {
+            // No write since the work last looked: idle.
+            wb.drain = true;
+        }
+        wb.seen_writes = writes;
+        wb.drain || self.core.lock().dirty_high()
     }
 
     /// Starts on the kset at `dirty_tail` (`Clean` if everything is
@@ -143,6 +209,7 @@ impl Pcache {
         };
         let (advance, keys) = keys;
         let mut tree = KeyTree::new();
+        let mut dirty = 0u64;
         for k in keys {
             let key = Key::decode(k, self.dev_bytes, self.dev.n_segs())?;
             if self.data_crc {
@@ -153,21 +220,79 @@ impl Pcache {
                     return Err(EIO);
                 }
             }
+            if !key.clean {
+                dirty += u64::from(key.len);
+            }
             tree.refill(noio(|| Nodes::new(GFP_KERNEL))?);
             tree.insert(key)?;
         }
+        let current = self.current_pieces(&tree, wb);
         // One count held while submitting, so the completions cannot finish
         // the step before every write is out.
         self.wb_pending.store(1, Release);
         self.wb_failed.store(false, Release);
-        for key in tree.iter().filter(|k| !k.clean) {
-            // What later discards left of it (cache_discard).
-            for piece in uncovered(key.range(), &wb.discarded, bounds) {
-                self.wb_key(key, piece);
+        if current {
+            for piece in wb.pieces.iter() {
+                self.wb_key(piece, piece.range());
+            }
+        } else {
+            for key in tree.iter().filter(|k| !k.clean) {
+                // What later discards left of it (cache_discard).
+                for piece in uncovered(key.range(), &wb.discarded, bounds) {
+                    self.wb_key(key, piece);
+                }
             }
         }
-        let step = WbStep::Writing { advance };
+        let step = WbStep::Writing { advance, dirty };
         Ok(self.wb_put(step))
+    }
+
+    /// Notes in `wb.pieces` the parts of `tree`'s dirty keys that the
+    /// index still maps to their own data (see the module doc); `false` if
+    /// that cannot be told now (no room to close the open kset, more
+    /// pieces than fit), and the keys are written back whole.
+    fn current_pieces(&self, tree: &KeyTree, wb: &mut WbState) -> bool {
+        wb.pieces.clear();
+        let mut core = self.core.lock();
+        // Every key in the index is then in a kset on the media.
+        if core.close_kset(&self.dev).is_err() {
+            return false;
+        }
+        let mut skipped = 0u64;
+        for key in tree.iter().filter(|k| !k.clean) {
+            for piece in uncovered(key.range(), &wb.discarded, bounds) {
+                let mut walk = ReadWalk::new(piece);
+                while let Some(part) = walk.next(&core.tree) {
+                    let range = part.range();
+                    // Inside the key: less than its (u32) length.
+                    let skip = (range.off - key.off) as u32;
+                    let own = match part {
+                        ReadPiece::Hit {
+                            key_off, skip: at, ..
+                        } => core.tree.get(key_off).is_some_and(|k| {
+                            k.gen == key.gen
+                                && k.pos.seg == key.pos.seg
+                                && k.pos.off.wrapping_add(at) == key.pos.off.wrapping_add(skip)
+                        }),
+                        ReadPiece::Miss(_) | ReadPiece::Pending(_) => false,
+                    };
+                    if !own {
+                        skipped += u64::from(range.len);
+                        continue;
+                    }
+                    let mut current = *key;
+                    current.off = range.off;
+                    current.len = range.len;
+                    current.pos.off = key.pos.off.wrapping_add(skip);
+                    if wb.pieces.push_within_capacity(current).is_err() {
+                        return false;
+                    }
+                }
+            }
+        }
+        drop(core);
+        self.stats.wb_skipped_bytes.fetch_add(skipped, Relaxed);
+        true
     }
 
     /// Writes the data of `piece` of `key` to the backing device, in
@@ -217,7 +342,7 @@ impl Pcache {
     }
 
     /// The kset's writes completed: flushes the backing device.
-    fn wb_flush(&self, advance: u32) -> Result<Next> {
+    fn wb_flush(&self, advance: u32, dirty: u64) -> Result<Next> {
         if self.wb_failed.load(Acquire) {
             return Err(EIO);
         }
@@ -229,12 +354,12 @@ impl Pcache {
             self.wb_pending.store(0, Release);
             return Err(e);
         }
-        Ok(self.wb_put(WbStep::Flushing { advance }))
+        Ok(self.wb_put(WbStep::Flushing { advance, dirty }))
     }
 
     /// The flush completed: the kset's data is on stable backing media, so
     /// `dirty_tail` moves past it (step 3 of the persist order).
-    fn wb_advance(&self, advance: u32) -> Result<Next> {
+    fn wb_advance(&self, advance: u32, dirty: u64) -> Result<Next> {
         if self.wb_failed.load(Acquire) {
             return Err(EIO);
         }
@@ -246,6 +371,7 @@ impl Pcache {
                 off: pos.off + advance,
             };
             core.dirty_tail.set(&self.dev, next)?;
+            core.dirty_bytes = core.dirty_bytes.saturating_sub(dirty);
         }
         self.stats.writeback_ksets.fetch_add(1, Relaxed);
         self.gc.reschedule(0);

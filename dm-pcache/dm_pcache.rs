@@ -110,6 +110,9 @@ pub(crate) struct Stats {
     /// Writes and flushes that had to wait for room in the cache.
     pub(crate) room_waits: AtomicU64,
     pub(crate) discard_bytes: AtomicU64,
+    /// What write-back did not copy because a newer key or a discard
+    /// took it over (cache_writeback).
+    pub(crate) wb_skipped_bytes: AtomicU64,
 }
 
 /// One pcache target.
@@ -133,6 +136,8 @@ pub(crate) struct Pcache {
     /// Requests of the writeback step in flight (plus one while submitting).
     pub(crate) wb_pending: AtomicU32,
     pub(crate) wb_failed: AtomicBool,
+    /// Asks write-back to write back everything ([`Pcache::wb_drain`]).
+    pub(crate) wb_drain_req: AtomicBool,
     /// GC met a kset it cannot collect: it stops for good (as upstream's
     /// `gc_errors`), since references must not be dropped twice.
     pub(crate) gc_failed: AtomicBool,
@@ -265,6 +270,7 @@ fn load_cache(
         info_writer,
     )
     .map_err(|_| CtrError::oom())?;
+    core.dirty_bytes = replayed.dirty_bytes;
     if let Opened::Existing = opened {
         core.info.set_init_done();
         core.write_info(dev)
@@ -284,7 +290,7 @@ impl Pcache {
         self.stats.room_waits.fetch_add(1, Relaxed);
         self.deferred.lock().push(bio);
         // Space comes from writing back and collecting.
-        self.writeback.reschedule(0);
+        self.wb_drain();
         self.gc.reschedule(0);
         self.retry.schedule(100);
     }
@@ -334,7 +340,7 @@ impl Pcache {
             if kernel::current!().signal_pending() {
                 return Err(if closed { EINTR } else { EBUSY });
             }
-            self.writeback.reschedule(0);
+            self.wb_drain();
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
         }
     }
@@ -416,6 +422,7 @@ impl Target for Pcache {
             wb <- new_mutex!(wb),
             wb_pending: AtomicU32::new(0),
             wb_failed: AtomicBool::new(false),
+            wb_drain_req: AtomicBool::new(false),
             gc_failed: AtomicBool::new(false),
             gc_buf <- new_mutex!(gc_buf),
             wb_io,
@@ -479,12 +486,12 @@ impl Target for Pcache {
                     k.seg,
                     k.off
                 );
-                let keys = core.tree.len();
+                let (keys, dirty) = (core.tree.len(), core.dirty_bytes);
                 drop(core);
                 let s = &self.stats;
                 let _ = write!(
                     out,
-                    " {} {} {} {} {} {} {} {} {} {} {}",
+                    " {} {} {} {} {} {} {} {} {} {} {} {} {}",
                     keys,
                     s.hit_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.miss_bytes.load(Relaxed) >> SECTOR_SHIFT,
@@ -495,7 +502,9 @@ impl Target for Pcache {
                     s.gc_errors.load(Relaxed),
                     s.fill_bytes.load(Relaxed) >> SECTOR_SHIFT,
                     s.room_waits.load(Relaxed),
-                    s.discard_bytes.load(Relaxed) >> SECTOR_SHIFT
+                    s.discard_bytes.load(Relaxed) >> SECTOR_SHIFT,
+                    dirty >> SECTOR_SHIFT,
+                    s.wb_skipped_bytes.load(Relaxed) >> SECTOR_SHIFT
                 );
             }
             StatusType::Table => {

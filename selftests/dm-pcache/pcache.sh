@@ -196,6 +196,57 @@ test_writeback_reaches_the_backing_device() {
 	check_media clean
 }
 
+# Write-back (ours, beyond upstream): it waits while writes come in and
+# little is dirty, writes back everything once the cache is idle (1 s
+# without writes), and copies only what is still current. Data overwritten
+# by a newer durable key is skipped (skipped_sectors, field 22), the
+# newest version reaches the backing device; dirty_sectors (field 21)
+# counts what is left to write back, also after a reopen.
+test_writeback_waits_for_idle_and_skips_overwritten_data() {
+	local wb0
+	use_rust
+	fresh
+	head -c $((4 << 20)) /dev/urandom > /tmp/pc-data-old
+	mkdev slow "0 $BACKING_SECTORS linear $BACKING 0"
+	PC_BACKING=/dev/mapper/slow create_pc pc
+	# Two versions of 0-4 MiB, each made durable by its fsync (a flush
+	# closes the kset), written within the 5 s before write-back looks.
+	dd if=/tmp/pc-data-old of=/dev/mapper/pc bs=1M count=4 oflag=direct conv=fsync status=none ||
+		fail "write of the old version failed"
+	put pc 0 4
+	[ "$(field pc 21)" = 16384 ] || fail "dirty_sectors is not 8 MiB: $(dmsetup status pc)"
+	dmsetup message pc 0 flush || fail "flush message failed"
+	[ "$(field pc 21)" = 0 ] || fail "dirty data left after the flush: $(dmsetup status pc)"
+	[ "$(field pc 22)" -ge 8192 ] || fail "the overwritten version was written back: $(dmsetup status pc)"
+	same "$BACKING" 0 4
+	# Random 4 KiB writes for 2 s, far below gc_percent / 2 of the cache:
+	# nothing is written back while they come in; all of it once they stop.
+	wb0=$(field pc 14)
+	fio --name=lazy --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=randwrite \
+		--bs=4k --offset=8M --size=16M --time_based --runtime=2 --numjobs=1 >/dev/null 2>&1 ||
+		fail "fio failed"
+	[ "$(field pc 14)" = "$wb0" ] && [ "$(field pc 21)" -gt 0 ] ||
+		fail "write-back ran while writes came in: $(dmsetup status pc)"
+	wait_clean pc
+	[ "$(field pc 21)" = 0 ] || fail "dirty_sectors after write-back: $(dmsetup status pc)"
+	cmp <(dd if=/dev/mapper/pc bs=1M skip=8 count=16 iflag=direct status=none) \
+		<(dd if="$BACKING" bs=1M skip=8 count=16 iflag=direct status=none) ||
+		fail "the backing device does not hold what the cache does"
+	# Dirty data left in the cache is counted again when it is reopened
+	# (write-back is held on the suspended backing device meanwhile).
+	put pc 32 4
+	dmsetup remove pc
+	dmsetup suspend slow
+	PC_BACKING=/dev/mapper/slow create_pc pc
+	[ "$(field pc 21)" = 8192 ] || { dmsetup resume slow; fail "dirty_sectors after a reopen: $(dmsetup status pc)"; }
+	dmsetup resume slow
+	wait_clean pc
+	same "$BACKING" 32 4
+	dmsetup remove pc
+	dmsetup remove slow
+	check_media clean
+}
+
 # A read miss is kept in the cache (upstream's miss fill): the next read
 # of the range is a hit, served from the cache even after the backing
 # device changed under it; the fill's keys are clean (never written back),
@@ -527,7 +578,8 @@ test_full_cache_holds_writes_until_room_is_made() {
 
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
-	test_writeback_reaches_the_backing_device test_discard_drops_cached_data_and_reaches_the_backing_device \
+	test_writeback_reaches_the_backing_device test_writeback_waits_for_idle_and_skips_overwritten_data \
+	test_discard_drops_cached_data_and_reaches_the_backing_device \
 	test_full_cache_holds_writes_until_room_is_made test_read_miss_fill \
 	test_read_miss_fill_ignores_the_readers_buffer test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
 	test_corrupted_metadata_is_refused_or_rolled_back test_media_from_the_c_target test_media_to_the_c_target
