@@ -12,6 +12,7 @@ use crate::pcache_format::{
 };
 use crate::rdm::{DmDev, PmemDev};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// A position in the cache: a cache segment and a byte offset into its
@@ -29,7 +30,8 @@ pub(crate) struct Pos {
 /// `dev_seg[i]` is the device segment of cache segment `i`, below
 /// `seg_num`, for every `i < n_segs`; each lies inside the mapping.
 pub(crate) struct CacheDev {
-    pub(crate) pmem: PmemDev,
+    /// Shared with write-back's requests in flight, which send its bytes.
+    pub(crate) pmem: Arc<PmemDev>,
     pub(crate) sb_flags: u32,
     pub(crate) seg_num: u32,
     dev_seg: KVVec<u32>,
@@ -115,6 +117,7 @@ impl CacheDev {
             let e = if e == ENOMEM { e } else { EINVAL };
             (c"Cache device is not a DAX-capable pmem device", e)
         })?;
+        let pmem = Arc::new(pmem, GFP_KERNEL).map_err(|_| (c"Out of memory", ENOMEM))?;
         let size = pmem.len() as u64;
         if size < CACHE_DEV_SIZE_MIN {
             return Err((c"Cache device is too small (512 MiB at least)", ENOSPC));

@@ -38,8 +38,7 @@ use crate::cache_key::{read_kset, Key, KeyTree, Nodes};
 use crate::pcache_format::kset::{decode, Kset, KsetRead};
 use crate::pcache_format::{CRC_SEED, KSET_ONMEDIA_SIZE_MAX};
 use crate::pcache_index::{uncovered, CacheKey, Range, ReadPiece, ReadWalk};
-use crate::rdm::io::IO_MAX_BYTES;
-use crate::rdm::{noio, IoBuf, IoOp, TargetInfo, SECTOR_SHIFT};
+use crate::rdm::{noio, IoBuf, IoOp, TargetInfo, PMEM_SRC_MAX_BYTES, SECTOR_SHIFT};
 use crate::Pcache;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use kernel::prelude::*;
@@ -303,7 +302,7 @@ impl Pcache {
         let last = first.saturating_add(piece.len);
         let mut done = first;
         while done < last {
-            let n = (last - done).min(IO_MAX_BYTES as u32);
+            let n = (last - done).min(PMEM_SRC_MAX_BYTES as u32);
             let submitted = self.wb_submit(key, done, n);
             if submitted.is_err() {
                 self.wb_failed.store(true, Release);
@@ -313,14 +312,17 @@ impl Pcache {
         }
     }
 
-    /// Copies `n` bytes of `key`'s data from `done` on out of the cache and
-    /// writes them to the backing device.
+    /// Writes `n` bytes of `key`'s data from `done` on to the backing
+    /// device, straight out of the cache.
     fn wb_submit(&self, key: &Key, done: u32, n: u32) -> Result {
         let addr = self.dev.addr(Pos {
             seg: key.pos.seg,
             off: key.pos.off + done,
         })?;
-        let buf = noio(|| self.dev.pmem.read_to_new_buf(addr, n as usize, GFP_KERNEL))?;
+        // Sent from the cache as it is (no copy): the bytes stay unchanged
+        // until the write completes, since their segment is not reclaimed
+        // before dirty_tail passes this kset, which waits for it.
+        let buf = self.dev.pmem.write_source(addr, n as usize)?;
         let sector = (key.off + u64::from(done)) >> SECTOR_SHIFT;
         self.wb_pending.fetch_add(1, AcqRel);
         self.wb_io

@@ -19,10 +19,16 @@
 //! behaviour in Rust.
 
 use super::bio::{BioData, Op};
-use super::io::IoBuf;
+use super::io::{IoBuf, IO_MAX_BYTES};
 use super::{bindings, DmDev};
 use core::ptr::NonNull;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// The most [`PmemDev::write_source`] sends in one write: one bio, from
+/// any offset.
+pub(crate) const PMEM_SRC_MAX_BYTES: usize = IO_MAX_BYTES - PAGE_SIZE;
 
 /// A table device's DAX mapping.
 ///
@@ -141,45 +147,35 @@ impl PmemDev {
         })
     }
 
-    /// Copies `len` bytes at `off` into `buf` at `buf_off`; `EINVAL` for a
-    /// range outside either, `EIO` for a media error.
-    pub(crate) fn read_into_buf(
-        &self,
-        off: u64,
-        buf: &mut IoBuf,
-        buf_off: usize,
-        len: usize,
-    ) -> Result {
-        let mut src = self.at(off, len)?;
-        for (page, at, n) in buf.chunks(buf_off, len)? {
-            // SAFETY: `src` is valid for the `n` bytes left of the checked
-            // range; `at + n` lies inside the page; `&mut IoBuf` excludes
-            // any other access to its pages. The page types of the kernel
-            // crate and of the layer's bindings are the same C struct.
-            kernel::error::to_result(unsafe {
-                bindings::rdm_pmem_to_page(page.as_ptr().cast(), at as u32, src.cast(), n as u32)
-            })?;
-            // SAFETY: still inside the checked range (`n` bytes consumed).
-            src = unsafe { src.add(n) };
+    /// The `len` bytes at `off` as the source of a device write, without a
+    /// copy (write-back out of a cache, as upstream dm-pcache and
+    /// dm-writecache send their pmem pages): the buffer keeps the mapping
+    /// alive, and the target keeps the bytes unchanged until the write
+    /// completes. The device's driver reads the pmem itself, so only a
+    /// media error the driver already knows of (a bad block) is seen
+    /// here, as `EIO`; `EINVAL` for a range outside the mapping, a length
+    /// that is not a multiple of 512 or more than [`PMEM_SRC_MAX_BYTES`].
+    pub(crate) fn write_source(self: &Arc<Self>, off: u64, len: usize) -> Result<IoBuf> {
+        if len == 0 || len % 512 != 0 || len > PMEM_SRC_MAX_BYTES {
+            return Err(EINVAL);
         }
-        Ok(())
+        self.at(off, len)?;
+        // In the mapping (checked): fits `usize`.
+        let off = off as usize;
+        // SAFETY: `dev` is held (type invariant); the range lies inside it.
+        kernel::error::to_result(unsafe {
+            bindings::rdm_dax_range_good(self.dev.as_raw(), off as u64, len as u64)
+        })?;
+        // SAFETY: inside the mapping (checked); a multiple of 512 of at most
+        // `IO_MAX_BYTES - PAGE_SIZE` bytes spans at most `BIO_MAX_VECS`
+        // pages; the driver knows of no media error in it (checked).
+        Ok(unsafe { IoBuf::pmem(self.clone(), off, len) })
     }
 
-    /// A new buffer holding the `len` bytes at `off` (write-back's copy
-    /// out of the cache): as [`Self::read_into_buf`] into a fresh buffer,
-    /// without zeroing pages that the copy overwrites at once. `EINVAL` for
-    /// a range outside the mapping or a bad length, `EIO` for a media error.
-    pub(crate) fn read_to_new_buf(
-        &self,
-        off: u64,
-        len: usize,
-        flags: kernel::alloc::Flags,
-    ) -> Result<IoBuf> {
-        // SAFETY: the copy below writes all `len` bytes before the buffer
-        // is returned; on an error it is dropped unread.
-        let mut buf = unsafe { IoBuf::new_unfilled(len, flags)? };
-        self.read_into_buf(off, &mut buf, 0, len)?;
-        Ok(buf)
+    /// The address of the byte at `off` of the mapping (not checked: the
+    /// caller keeps it inside before using it).
+    pub(super) fn kaddr(&self, off: usize) -> *mut u8 {
+        self.base.as_ptr().wrapping_add(off)
     }
 
     /// The kernel's raw `crc32c(seed, ..)` over `len` bytes at `off`;

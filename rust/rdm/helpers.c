@@ -455,6 +455,17 @@ void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)
 }
 
 /*
+ * One vec of @len bytes at @addr, inside one page of a DAX mapping (direct
+ * or vmapped): the page a device reads a zero-copy write from.
+ */
+void rdm_bio_add_kaddr(struct bio *bio, void *addr, unsigned int len)
+{
+	struct page *page = is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
+
+	__bio_add_page(bio, page, len, offset_in_page(addr));
+}
+
+/*
  * DAX access to a whole table device (rust/rdm/dax.rs), as dm-pcache's
  * cache_dev_dax_init() does: one direct mapping of all @bytes if the driver
  * gives one, otherwise a vmap of its pages.
@@ -526,6 +537,25 @@ int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped)
 		*vmapped = true;
 	dax_read_unlock(id);
 	return ret;
+}
+
+/*
+ * Whether the driver knows of no media error in @len bytes at @off of the
+ * mapped device: dax_direct_access() refuses (or cuts short) a range with
+ * bad blocks, as it does for fs-dax.
+ */
+int rdm_dax_range_good(struct dm_dev *dev, u64 off, u64 len)
+{
+	pgoff_t first = (get_start_sect(dev->bdev) >> (PAGE_SHIFT - SECTOR_SHIFT)) + (off >> PAGE_SHIFT);
+	long total = DIV_ROUND_UP(offset_in_page(off) + len, PAGE_SIZE), got;
+	int id;
+
+	id = dax_read_lock();
+	got = dax_direct_access(dev->dax_dev, first, total, DAX_ACCESS, NULL, NULL);
+	dax_read_unlock(id);
+	if (got < 0)
+		return got == -EHWPOISON ? -EIO : got;
+	return got < total ? -EIO : 0;
 }
 
 /*
@@ -662,17 +692,6 @@ int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
 		bio_advance_iter_single(bio, &iter, n);
 	}
 	return 0;
-}
-
-/* copy_mc_to_kernel() into a page: -EIO on a media error. */
-int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len)
-{
-	void *p = kmap_local_page(page);
-	unsigned long left = copy_mc_to_kernel(p + page_off, src, len);
-
-	kunmap_local(p);
-	flush_dcache_page(page);
-	return left ? -EIO : 0;
 }
 
 /*

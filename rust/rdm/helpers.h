@@ -63,6 +63,7 @@ struct bio *rdm_bio_alloc_own(struct block_device *bdev, unsigned short nr_vecs,
 			      blk_opf_t opf, sector_t sector, struct bio_set *bs,
 			      void (*end_io)(struct bio *bio));
 void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len);
+void rdm_bio_add_kaddr(struct bio *bio, void *addr, unsigned int len);
 int rdm_bio_submit_wait(struct bio *bio);
 bool rdm_may_sleep_here(void);
 int rdm_discard_wait(struct block_device *bdev, sector_t sector, sector_t nr_sects);
@@ -70,6 +71,7 @@ struct bio *rdm_bio_clone_iter_to(struct bio *src, struct block_device *bdev,
 				  sector_t sector, const struct bvec_iter *iter,
 				  struct bio_set *bs, bio_end_io_t *end_io);
 int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped);
+int rdm_dax_range_good(struct dm_dev *dev, u64 off, u64 len);
 void rdm_dax_unmap(void *vaddr, bool vmapped);
 void rdm_pmem_write(void *dst, const void *src, size_t len);
 unsigned long rdm_pmem_read(void *dst, const void *src, size_t len);
@@ -80,7 +82,6 @@ unsigned int rdm_noio_save(void);
 void rdm_noio_restore(unsigned int flags);
 int rdm_bio_pmem_copy(struct bio *bio, u32 bio_off, void *pmem, u32 len,
 		      bool to_pmem);
-int rdm_pmem_to_page(struct page *page, u32 page_off, const void *src, u32 len);
 int rdm_pmem_crc32c(u32 seed, const void *src, size_t len, u32 *crc);
 struct bio *rdm_bio_clone_range_to(struct bio *src, struct block_device *bdev,
 				   sector_t sector, u32 bio_off, u32 len,

@@ -13,7 +13,7 @@
 
 use super::clone::{adopt, bioset_with};
 use super::dev::{DmDev, Handles};
-use super::{bindings, Sector, Target, SECTOR_SHIFT};
+use super::{bindings, PmemDev, Sector, Target, SECTOR_SHIFT};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -21,25 +21,46 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::to_result;
 use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::types::Opaque;
 
 /// The most one request moves: one bio of `BIO_MAX_VECS` pages.
 pub(crate) const IO_MAX_BYTES: usize = 256 * PAGE_SIZE;
 
-/// Pages a target reads into or writes from, never holding stale kernel
-/// memory: zeroed, or (inside the layer) written whole before use.
+/// Memory a target reads into or writes from, never holding stale kernel
+/// memory: pages of its own, zeroed, or the bytes of a persistent-memory
+/// mapping that a write sends as they are ([`PmemDev::write_source`]).
 ///
 /// # Invariants
 ///
-/// `len` is a multiple of 512 and at most [`IO_MAX_BYTES`], and `pages`
-/// holds exactly `len.div_ceil(PAGE_SIZE)` pages, owned by this buffer
-/// alone (in flight, the buffer is owned by the request, so nothing else
-/// reads or writes the pages while the device does). Each byte of the
-/// pages was written since they were allocated (bytes past `len`
-/// included).
+/// `len` is a multiple of 512 and at most [`IO_MAX_BYTES`].
+///
+/// With [`Mem::Pages`], `pages` holds exactly `len.div_ceil(PAGE_SIZE)`
+/// pages, owned by this buffer alone (in flight, the buffer is owned by the
+/// request, so nothing else reads or writes the pages while the device
+/// does). Each byte of the pages was written since they were allocated
+/// (zeroed then).
+///
+/// With [`Mem::Pmem`], `[off, off + len)` lies inside `pmem`'s mapping and
+/// spans at most `BIO_MAX_VECS` pages, and no media error is known in it.
+/// Such a buffer is only ever written to a device (nothing reads into it):
+/// the layer never lends it out as memory, so that stores the target makes
+/// to those bytes meanwhile are races on device memory that the target
+/// must order (as for every pmem access), not undefined behaviour.
+///
+/// [`PmemDev::write_source`]: super::PmemDev::write_source
 pub(crate) struct IoBuf {
-    pages: KVec<Page>,
+    mem: Mem,
     len: usize,
+}
+
+enum Mem {
+    Pages(KVec<Page>),
+    /// Bytes at `off` of `pmem`, which the reference keeps mapped.
+    Pmem {
+        pmem: Arc<PmemDev>,
+        off: usize,
+    },
 }
 
 impl IoBuf {
@@ -58,43 +79,17 @@ impl IoBuf {
             pages.push(Page::alloc_page(flags | __GFP_ZERO)?, flags)?;
         }
         // INVARIANT: checked above; the pages are fresh and ours.
-        Ok(Self { pages, len })
-    }
-
-    /// A buffer of `len` bytes whose first `len` bytes are not zeroed: only
-    /// the rest of the last page is.
-    ///
-    /// # Safety
-    ///
-    /// The caller writes all `len` bytes before the buffer is read or sent
-    /// to a device (or drops it unused), which restores the invariant.
-    pub(super) unsafe fn new_unfilled(len: usize, flags: kernel::alloc::Flags) -> Result<Self> {
-        if len == 0 || len % 512 != 0 || len > IO_MAX_BYTES {
-            return Err(EINVAL);
-        }
-        let n = len.div_ceil(PAGE_SIZE);
-        let mut pages = KVec::with_capacity(n, flags)?;
-        for _ in 0..n {
-            pages.push(Page::alloc_page(flags)?, flags)?;
-        }
-        let tail = n * PAGE_SIZE - len;
-        if let (Some(last), true) = (pages.last(), tail > 0) {
-            // SAFETY: `[PAGE_SIZE - tail, PAGE_SIZE)` lies inside the page,
-            // which this buffer alone owns.
-            unsafe { last.fill_zero_raw(PAGE_SIZE - tail, tail)? };
-        }
-        // INVARIANT: holds once the caller has written the first `len`
-        // bytes (the contract above; until then only the layer's writer
-        // sees the buffer); the rest was zeroed here; the pages are fresh
-        // and ours.
-        Ok(Self { pages, len })
+        Ok(Self {
+            mem: Mem::Pages(pages),
+            len,
+        })
     }
 
     /// The buffer of a flush: no data.
     pub(crate) fn empty() -> Self {
         // INVARIANT: zero bytes in zero pages.
         Self {
-            pages: KVec::new(),
+            mem: Mem::Pages(KVec::new()),
             len: 0,
         }
     }
@@ -103,18 +98,91 @@ impl IoBuf {
         self.len
     }
 
+    /// `len` bytes at `off` of `pmem`, to be written to a device as they
+    /// are.
+    ///
+    /// # Safety
+    ///
+    /// `[off, off + len)` lies inside `pmem`'s mapping, `len` is a multiple
+    /// of 512 up to [`IO_MAX_BYTES`], the range spans at most
+    /// `BIO_MAX_VECS` pages and no media error is known in it.
+    pub(super) unsafe fn pmem(pmem: Arc<PmemDev>, off: usize, len: usize) -> Self {
+        // INVARIANT: the caller's contract.
+        Self {
+            mem: Mem::Pmem { pmem, off },
+            len,
+        }
+    }
+
+    /// Whether a device may fill the buffer (not one of pmem, which only a
+    /// write sends).
+    fn may_read_into(&self) -> bool {
+        matches!(self.mem, Mem::Pages(_))
+    }
+
+    /// The vecs a bio for the buffer needs: at most `BIO_MAX_VECS` (type
+    /// invariant), so it fits `unsigned short`.
+    fn nr_vecs(&self) -> u16 {
+        let n = match &self.mem {
+            Mem::Pages(pages) => pages.len(),
+            Mem::Pmem { off, .. } => (off % PAGE_SIZE + self.len).div_ceil(PAGE_SIZE),
+        };
+        n as u16
+    }
+
+    /// Adds the buffer's memory to `bio`.
+    ///
+    /// # Safety
+    ///
+    /// `bio` is a bio being built, with room for [`Self::nr_vecs`] more
+    /// vecs, and the buffer (which keeps its memory) outlives its I/O.
+    unsafe fn add_to(&self, bio: NonNull<bindings::bio>) {
+        match &self.mem {
+            Mem::Pages(pages) => {
+                let mut left = self.len;
+                for page in pages.iter() {
+                    let n = left.min(PAGE_SIZE);
+                    // SAFETY: one vec per page (the caller's room); the
+                    // page is the buffer's, which outlives the I/O.
+                    unsafe {
+                        bindings::rdm_bio_add_page(bio.as_ptr(), page.as_ptr().cast(), n as u32)
+                    };
+                    left -= n;
+                }
+            }
+            Mem::Pmem { pmem, off } => {
+                let (mut at, end) = (*off, *off + self.len);
+                while at < end {
+                    let n = (PAGE_SIZE - at % PAGE_SIZE).min(end - at);
+                    // SAFETY: `[at, at + n)` lies inside one page of the
+                    // mapping (type invariant), which the buffer's
+                    // reference keeps mapped through the I/O; one vec per
+                    // page the range spans (the caller's room).
+                    unsafe {
+                        bindings::rdm_bio_add_kaddr(bio.as_ptr(), pmem.kaddr(at).cast(), n as u32)
+                    };
+                    at += n;
+                }
+            }
+        }
+    }
+
     /// Each page with the range `offset..offset + len` of the buffer it holds,
-    /// as (page, offset in page, length).
-    pub(super) fn chunks(
+    /// as (page, offset in page, length); `EINVAL` for a range outside the
+    /// buffer or a buffer of pmem (which is not lent out).
+    fn chunks(
         &self,
         offset: usize,
         len: usize,
     ) -> Result<impl Iterator<Item = (&Page, usize, usize)>> {
         let end = offset.checked_add(len).ok_or(EINVAL)?;
+        let Mem::Pages(pages) = &self.mem else {
+            return Err(EINVAL);
+        };
         if end > self.len {
             return Err(EINVAL);
         }
-        Ok(self.pages.iter().enumerate().filter_map(move |(i, page)| {
+        Ok(pages.iter().enumerate().filter_map(move |(i, page)| {
             let start = (i * PAGE_SIZE).max(offset);
             let stop = ((i + 1) * PAGE_SIZE).min(end);
             (start < stop).then(|| (page, start - i * PAGE_SIZE, stop - start))
@@ -304,14 +372,17 @@ unsafe fn submit_raw<T: Target, C: Send>(
         unsafe { Handles::put(NonNull::from(&pool.inflight)) };
         return Err((buf, ctx, ENODEV));
     }
-    // By the invariant of `IoBuf`, at most 256 pages: fits `unsigned short`.
-    let nr_vecs = buf.pages.len() as u16;
+    if op == IoOp::Read && !buf.may_read_into() {
+        // SAFETY: the count taken above, given back.
+        unsafe { Handles::put(NonNull::from(&pool.inflight)) };
+        return Err((buf, ctx, EINVAL));
+    }
     // SAFETY: `dev` holds its block device; `bs` has bvecs and the front pad
     // `Pad<T, C>`; GFP_NOIO from the bio_set's mempool does not fail.
     let bio = unsafe {
         bindings::rdm_bio_alloc_own(
             dev.bdev(),
-            nr_vecs,
+            buf.nr_vecs(),
             opf,
             sector,
             pool.bs.get(),
@@ -323,14 +394,9 @@ unsafe fn submit_raw<T: Target, C: Send>(
         unsafe { Handles::put(NonNull::from(&pool.inflight)) };
         return Err((buf, ctx, ENOMEM));
     };
-    let mut left = buf.len();
-    for page in buf.pages.iter() {
-        let n = left.min(PAGE_SIZE);
-        // SAFETY: the bio has room for one vec per page; the page is owned
-        // by `buf`, which the request owns until it completes.
-        unsafe { bindings::rdm_bio_add_page(bio.as_ptr(), page.as_ptr().cast(), n as u32) };
-        left -= n;
-    }
+    // SAFETY: the bio was made with room for `buf.nr_vecs()` vecs; `buf` is
+    // owned by the request until it completes.
+    unsafe { buf.add_to(bio) };
     // SAFETY: the pad lies right below the bio, sized and aligned for
     // `Pad<T, C>`. The bio is complete (device, sector, pages, `endio` for
     // this pool's `Pad<T, C>`) and counted in flight; once filled, it is the
@@ -499,23 +565,19 @@ impl SyncIo {
         if op != IoOp::Read && !dev.writable() {
             return Err(EROFS);
         }
-        // By the invariant of `IoBuf`, at most 256 pages: fits `unsigned short`.
-        let nr_vecs = buf.pages.len() as u16;
+        if op == IoOp::Read && !buf.may_read_into() {
+            return Err(EINVAL);
+        }
         // SAFETY: `dev` holds its block device; `bs` has bvecs; GFP_NOIO
         // from the bio_set's mempool does not fail. No end_io: the wait
         // below sets its own.
         let bio = unsafe {
-            bindings::rdm_bio_alloc_own(dev.bdev(), nr_vecs, opf, sector, self.bs.get(), None)
+            bindings::rdm_bio_alloc_own(dev.bdev(), buf.nr_vecs(), opf, sector, self.bs.get(), None)
         };
         let bio = NonNull::new(bio).ok_or(ENOMEM)?;
-        let mut left = buf.len();
-        for page in buf.pages.iter() {
-            let n = left.min(PAGE_SIZE);
-            // SAFETY: the bio has room for one vec per page; the page is
-            // owned by `buf`, borrowed mutably until the request completed.
-            unsafe { bindings::rdm_bio_add_page(bio.as_ptr(), page.as_ptr().cast(), n as u32) };
-            left -= n;
-        }
+        // SAFETY: the bio was made with room for `buf.nr_vecs()` vecs; `buf`
+        // is borrowed mutably until the request completed.
+        unsafe { buf.add_to(bio) };
         // SAFETY: the bio is complete and ours; the helper submits it, waits
         // for it and puts it (or only puts it, under submit_bio()).
         to_result(unsafe { bindings::rdm_bio_submit_wait(bio.as_ptr()) })

@@ -41,7 +41,7 @@ pub(crate) use self::{
         Mapped, Op,
     },
     clone::{CloneData, CloneEnd, ClonePool, Recovery, BOUNCE_MAX_BYTES},
-    dax::{PmemDev, PmemWrites},
+    dax::{PmemDev, PmemWrites, PMEM_SRC_MAX_BYTES},
     delayed::DelayedWork,
     dev::{DevClaim, DmDev},
     io::{IoBuf, IoOp, IoPool, SyncIo, IO_MAX_BYTES},

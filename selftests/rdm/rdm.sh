@@ -282,7 +282,7 @@ test_remove_waits_for_own_io() {
 	dmsetup remove slow
 }
 
-test_pmem_mapping_stores_persist_and_reads() {
+test_pmem_mapping_stores_reads_and_sends() {
 	[ -b /dev/pmem0 ] || fail "no /dev/pmem0"
 	mkdev t "0 8192 rdm_test /dev/pmem0 8"
 	[ "$(counter t pmem_bytes)" = "$(blockdev --getsize64 /dev/pmem0)" ] ||
@@ -299,6 +299,21 @@ test_pmem_mapping_stores_persist_and_reads() {
 	got=$(dmsetup message t 0 pmem_read 16 48) || fail "pmem_read failed"
 	want=$(od -An -tx1 -j16 -N48 /tmp/data | tr -d ' \n')
 	[ "$got" = "$want" ] || fail "pmem_read: $got, not $want"
+	# Zero-copy writes out of the mapping (PmemDev::write_source), from
+	# inside a page: sector 64 then holds bytes 512-4607 of the target.
+	dmsetup message t 0 pmem_send 512 4096 64 || fail "pmem_send failed"
+	cmp <(dd if=/dev/mapper/t bs=512 skip=64 count=7 iflag=direct status=none) \
+		<(head -c 4096 /tmp/data | tail -c +513) || fail "pmem_send did not write the mapping's bytes"
+	# The longest one (spanning 256 pages), and what the layer refuses:
+	# longer, not whole sectors, and reads into the mapping.
+	dmsetup message t 0 pmem_send 512 $((1044480)) 2048 || fail "pmem_send of 1020 KiB failed"
+	cmp <(dd if=/dev/mapper/t bs=512 skip=2048 count=2040 iflag=direct status=none) \
+		<(dd if=/dev/mapper/t bs=512 skip=1 count=2040 iflag=direct status=none) || fail "the long pmem_send"
+	! dmsetup message t 0 pmem_send 0 $((1044480 + 512)) 4096 2>/dev/null || fail "an overlong pmem_send accepted"
+	! dmsetup message t 0 pmem_send 0 100 4096 2>/dev/null || fail "a pmem_send of part of a sector accepted"
+	! dmsetup message t 0 pmem_recv 4096 4096 64 2>/dev/null || fail "a read into the mapping accepted"
+	cmp <(dd if=/dev/mapper/t bs=512 skip=64 count=7 iflag=direct status=none) \
+		<(head -c 4096 /tmp/data | tail -c +513) || fail "the refused read changed the device"
 	# Outside the target, and on a device without DAX: refused.
 	! dmsetup message t 0 pmem_read $((8192 * 512 - 8)) 16 2>/dev/null || fail "read past the target accepted"
 	mkdev r "0 8192 rdm_test /dev/ram0 0"
@@ -432,7 +447,7 @@ ktap_run \
 	test_max_io_len_splits_bios \
 	test_own_io_copies_and_reports_errors \
 	test_remove_waits_for_own_io \
-	test_pmem_mapping_stores_persist_and_reads \
+	test_pmem_mapping_stores_reads_and_sends \
 	test_pmem_partition_mapped_from_its_start \
 	test_flushes_and_discards_reach_target_without_device_support \
 	test_absorbed_write_keeps_chained_leg_error \

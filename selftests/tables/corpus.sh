@@ -247,6 +247,7 @@ corpus_rdm_test_messages() {
 		"own_copy" "own_copy 0 8" "own_copy x 0 8" "own_copy 0 8 0" "own_copy 0 8 2049" \
 		"own_copy 0 8 8 8" "own_read_async" "own_read_async x" \
 		"pmem_write 0 1 1" "pmem_read 0 1" "pmem_write" "pmem_read 0" "pmem_write 0 256 1" \
+		"pmem_send 0 512 0" "pmem_recv 0 512 0" "pmem_send x 512 0" "pmem_send 0 512" \
 		$'stats\xff' $'\xff\xfe' "$CORPUS_4K" "defer $CORPUS_4K"; do
 		printf 'EINVAL\tmessage %.40s\t%s\n' "$m" "$m"
 	done

@@ -48,6 +48,10 @@
 //!   `len` (up to 4096) bytes of `byte` at byte `off` of the target through
 //!   the mapping and persists them, or prints `len` (up to 64) bytes there in
 //!   hex; `EINVAL` without DAX or outside the target;
+//! - `pmem_send <off> <len> <sector>`: writes `len` bytes at byte `off` of
+//!   the target's mapping to the target's device at `sector`, zero-copy
+//!   (`PmemDev::write_source`), and waits; `pmem_recv` with the same
+//!   arguments tries to read into them, which the layer refuses;
 //! - `event`: raises a dm event.
 //!
 //! Per-bio data records each bio's size at map time; `end_io` sums it
@@ -283,7 +287,7 @@ struct RdmTest {
     /// The target's own reads and writes (`own_copy`, `own_read_async`).
     own: IoPool<Own>,
     /// `dev` mapped whole, when it is DAX-capable.
-    pmem: Option<PmemDev>,
+    pmem: Option<Arc<PmemDev>>,
     n: Counters,
 }
 
@@ -447,7 +451,7 @@ impl RdmTest {
 
     /// The pmem mapping and the byte offset in it of `len` bytes at byte
     /// `off` of the target, if they lie inside the target.
-    fn pmem_at(&self, ti: &TargetInfo<'_>, off: u64, len: u64) -> Result<(&PmemDev, u64)> {
+    fn pmem_at(&self, ti: &TargetInfo<'_>, off: u64, len: u64) -> Result<(&Arc<PmemDev>, u64)> {
         let pmem = self.pmem.as_ref().ok_or(EINVAL)?;
         match off.checked_add(len) {
             Some(end) if end <= ti.len() << rdm::SECTOR_SHIFT => Ok((
@@ -566,7 +570,10 @@ impl Target for RdmTest {
         let legs = ti.clone_pool(Self::leg_done).map_err(|_| CtrError::oom())?;
         let own = ti.io_pool(Self::own_done).map_err(|_| CtrError::oom())?;
         // Not DAX-capable (or not mappable) is fine: `pmem_*` then fail.
-        let pmem = PmemDev::new(ti.get_device(path).map_err(lookup)?).ok();
+        let pmem = match PmemDev::new(ti.get_device(path).map_err(lookup)?) {
+            Ok(pmem) => Some(Arc::new(pmem, GFP_KERNEL).map_err(|_| CtrError::oom())?),
+            Err(_) => None,
+        };
         ti.set_num_flush_bios(1);
         ti.set_num_discard_bios(1);
         // Flushes and discards reach the target whatever the devices below
@@ -742,6 +749,19 @@ impl Target for RdmTest {
                 for b in dst.iter() {
                     let _ = write!(out, "{b:02x}");
                 }
+            }
+            [dir @ ("pmem_send" | "pmem_recv"), off, len, sector] => {
+                let (off, len) = (parse_u64(off).ok_or(EINVAL)?, parse_u64(len).ok_or(EINVAL)?);
+                let sector = parse_u64(sector).ok_or(EINVAL)?;
+                let (pmem, at) = self.pmem_at(ti, off, len)?;
+                let buf = pmem.write_source(at, usize::try_from(len)?)?;
+                let op = if *dir == "pmem_send" {
+                    IoOp::Write
+                } else {
+                    IoOp::Read
+                };
+                let to = self.start.checked_add(sector).ok_or(EINVAL)?;
+                self.own_io(op, to, buf)?;
             }
             ["hold_dev", ms] => {
                 let ms = parse_u64(ms).ok_or(EINVAL)?;
