@@ -158,10 +158,14 @@ impl Core {
     }
 
     /// Whether write-back must not wait for the cache to be idle: dirty
-    /// keys fill half of what GC keeps (`gc_percent`) of the data space.
-    pub(crate) fn dirty_high(&self) -> bool {
+    /// keys fill half of what GC keeps (`gc_percent`) of the data space,
+    /// or GC would collect but has nothing behind `dirty_tail`.
+    pub(crate) fn writeback_due(&self) -> bool {
         let space = u64::from(self.segs.n_segs()) * SEG_DATA_SIZE;
-        self.dirty_bytes * 200 >= space * u64::from(self.info.gc_percent())
+        let percent = u64::from(self.info.gc_percent());
+        let gc_wants = u64::from(self.segs.used()) * 100 >= u64::from(self.segs.n_segs()) * percent;
+        self.dirty_bytes * 200 >= space * percent
+            || (gc_wants && self.key_tail.pos == self.dirty_tail.pos)
     }
 
     /// Writes the open kset at the key head (`cache_kset_close()`); `EBUSY`

@@ -58,6 +58,20 @@ impl CacheKey for Key {
 }
 
 impl Key {
+    /// The part `range` (inside the key) as a key of its own, naming the
+    /// same bytes of the same data.
+    pub(crate) fn part(&self, range: Range) -> Self {
+        let mut part = *self;
+        part.off = range.off;
+        part.len = range.len;
+        // Inside the key: less than its (u32) length.
+        part.pos.off = self
+            .pos
+            .off
+            .wrapping_add(range.off.wrapping_sub(self.off) as u32);
+        part
+    }
+
     /// The on-media form (`cache_key_encode()`), with `data_crc` as given.
     pub(crate) fn encode(&self, data_crc: u32) -> KeyOnmedia {
         let mut k = KeyOnmedia::default();

@@ -2,8 +2,8 @@
 
 //! Write-back (upstream cache_writeback.c): the kset at `dirty_tail` is
 //! read, its keys resolved among themselves (a newer key in the kset wins
-//! over an older one), their dirty data copied out of the cache and written
-//! to the backing device; once every write completed, the backing device
+//! over an older one), their dirty data sent from the cache's own pages to
+//! the backing device (no copy, as upstream); once every write completed, the backing device
 //! is flushed and only then `dirty_tail` moves past the kset. Ksets are
 //! written back one at a time, in log order, so an older kset's data can
 //! never land after a newer one's.
@@ -19,9 +19,11 @@
 //!   `writeback_percent` and dm-writecache's watermarks: a write-back
 //!   cache that copies each block out at once spends the CPU and the
 //!   backing device's time the foreground wants, and copies blocks that
-//!   are about to be overwritten. It writes back everything once no write
-//!   came for [`WRITEBACK_IDLE_MS`], on the `flush` message and when a
-//!   write waits for room.
+//!   are about to be overwritten. It also goes on when GC would collect
+//!   but has nothing written back to collect (clean data and the key log
+//!   filled the segments). It writes back everything while no write came
+//!   for [`WRITEBACK_IDLE_MS`], and on the `flush` message and when a
+//!   write waits for room until all is written back.
 //! - Only what the index still maps to a key's own data is written back.
 //!   The rest was overwritten by a newer key (whose own kset, later in
 //!   the log, writes it back) or discarded. Skipping a range for a newer
@@ -42,6 +44,7 @@ use crate::rdm::{noio, IoBuf, IoOp, TargetInfo, PMEM_SRC_MAX_BYTES, SECTOR_SHIFT
 use crate::Pcache;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use kernel::prelude::*;
+use kernel::time::{Delta, Instant, Monotonic};
 
 /// How long an idle or failed writeback waits before it looks again (ms),
 /// as upstream's `PCACHE_CACHE_WRITEBACK_INTERVAL`.
@@ -61,9 +64,12 @@ pub(crate) enum WbStep {
     Idle,
     /// Data writes of a kset of `advance` bytes, whose dirty keys name
     /// `dirty` bytes, are in flight.
+    /// `sent`: whether any data write went out (else nothing needs the
+    /// flush).
     Writing {
         advance: u32,
         dirty: u64,
+        sent: bool,
     },
     /// The flush that makes them durable is in flight.
     Flushing {
@@ -87,11 +93,14 @@ pub(crate) struct WbState {
     kset_buf: KVec<u8>,
     /// Discards newer than the ksets being written back (cache_discard).
     pub(crate) discarded: KVec<Discarded>,
-    /// The parts of the kset's keys that are still current.
+    /// The parts of the kset's dirty keys that discards left.
+    candidates: KVec<Key>,
+    /// Of those, the parts that are still current.
     pieces: KVec<Key>,
-    /// `Stats::write_bytes` when write-back last decided to wait.
+    /// `Stats::write_bytes` as last seen, and since when it is so.
     seen_writes: u64,
-    /// Write back until everything is (idle, `flush`, room waits).
+    seen_at: Instant<Monotonic>,
+    /// Write back until everything is (`flush`, room waits).
     drain: bool,
 }
 
@@ -101,8 +110,10 @@ impl WbState {
             step: WbStep::Idle,
             kset_buf: KVec::from_elem(0u8, KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL)?,
             discarded: KVec::new(),
+            candidates: KVec::with_capacity(WB_PIECES_MAX, GFP_KERNEL)?,
             pieces: KVec::with_capacity(WB_PIECES_MAX, GFP_KERNEL)?,
             seen_writes: 0,
+            seen_at: Instant::now(),
             drain: false,
         })
     }
@@ -130,7 +141,11 @@ impl Pcache {
                     }
                     self.wb_start(&mut wb)
                 }
-                WbStep::Writing { advance, dirty } => self.wb_flush(advance, dirty),
+                WbStep::Writing {
+                    advance,
+                    dirty,
+                    sent,
+                } => self.wb_flush(advance, dirty, sent),
                 WbStep::Flushing { advance, dirty } => self.wb_advance(advance, dirty),
             };
             match next {
@@ -169,20 +184,24 @@ impl Pcache {
             wb.drain = true;
         }
         let writes = self.stats.write_bytes.load(Relaxed);
-        if writes == wb.seen_writes {
-            // No write since the work last looked: idle.
-            wb.drain = true;
+        if writes != wb.seen_writes {
+            wb.seen_writes = writes;
+            wb.seen_at = Instant::now();
         }
-        wb.seen_writes = writes;
-        wb.drain || self.core.lock().dirty_high()
+        let idle = wb.seen_at.elapsed() >= Delta::from_millis(WRITEBACK_IDLE_MS.into());
+        wb.drain || idle || self.core.lock().writeback_due()
     }
 
     /// Starts on the kset at `dirty_tail` (`Clean` if everything is
     /// written back).
     fn wb_start(&self, wb: &mut WbState) -> Result<Next> {
         let pos = {
-            let core = self.core.lock();
+            let mut core = self.core.lock();
             if core.dirty_tail.pos == core.key_head {
+                if core.kset_len() == 0 {
+                    // Nothing dirty: no count can drift past this.
+                    core.dirty_bytes = 0;
+                }
                 return Ok(Next::Clean);
             }
             core.dirty_tail.pos
@@ -225,67 +244,84 @@ impl Pcache {
             tree.refill(noio(|| Nodes::new(GFP_KERNEL))?);
             tree.insert(key)?;
         }
-        let current = self.current_pieces(&tree, wb);
+        let current = self.uncovered_pieces(&tree, wb) && self.current_pieces(wb);
         // One count held while submitting, so the completions cannot finish
         // the step before every write is out.
         self.wb_pending.store(1, Release);
         self.wb_failed.store(false, Release);
+        let mut sent = false;
         if current {
             for piece in wb.pieces.iter() {
                 self.wb_key(piece, piece.range());
+                sent = true;
             }
         } else {
             for key in tree.iter().filter(|k| !k.clean) {
                 // What later discards left of it (cache_discard).
                 for piece in uncovered(key.range(), &wb.discarded, bounds) {
                     self.wb_key(key, piece);
+                    sent = true;
                 }
             }
         }
-        let step = WbStep::Writing { advance, dirty };
+        let step = WbStep::Writing {
+            advance,
+            dirty,
+            sent,
+        };
         Ok(self.wb_put(step))
     }
 
-    /// Notes in `wb.pieces` the parts of `tree`'s dirty keys that the
-    /// index still maps to their own data (see the module doc); `false` if
-    /// that cannot be told now (no room to close the open kset, more
-    /// pieces than fit), and the keys are written back whole.
-    fn current_pieces(&self, tree: &KeyTree, wb: &mut WbState) -> bool {
+    /// Notes in `wb.candidates` the parts of `tree`'s dirty keys that later
+    /// discards left (cache_discard), each as a key of its own; `false` if
+    /// there are more than fit.
+    fn uncovered_pieces(&self, tree: &KeyTree, wb: &mut WbState) -> bool {
+        wb.candidates.clear();
+        for key in tree.iter().filter(|k| !k.clean) {
+            for piece in uncovered(key.range(), &wb.discarded, bounds) {
+                if wb.candidates.push_within_capacity(key.part(piece)).is_err() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Notes in `wb.pieces` the parts of `wb.candidates` that the index
+    /// still maps to their own data (see the module doc); `false` if that
+    /// cannot be told now (no room to close the open kset, more pieces
+    /// than fit), and the candidates are written back whole.
+    fn current_pieces(&self, wb: &mut WbState) -> bool {
         wb.pieces.clear();
+        if wb.candidates.is_empty() {
+            return true;
+        }
         let mut core = self.core.lock();
         // Every key in the index is then in a kset on the media.
         if core.close_kset(&self.dev).is_err() {
             return false;
         }
         let mut skipped = 0u64;
-        for key in tree.iter().filter(|k| !k.clean) {
-            for piece in uncovered(key.range(), &wb.discarded, bounds) {
-                let mut walk = ReadWalk::new(piece);
-                while let Some(part) = walk.next(&core.tree) {
-                    let range = part.range();
-                    // Inside the key: less than its (u32) length.
-                    let skip = (range.off - key.off) as u32;
-                    let own = match part {
-                        ReadPiece::Hit {
-                            key_off, skip: at, ..
-                        } => core.tree.get(key_off).is_some_and(|k| {
-                            k.gen == key.gen
-                                && k.pos.seg == key.pos.seg
-                                && k.pos.off.wrapping_add(at) == key.pos.off.wrapping_add(skip)
-                        }),
-                        ReadPiece::Miss(_) | ReadPiece::Pending(_) => false,
-                    };
-                    if !own {
-                        skipped += u64::from(range.len);
-                        continue;
-                    }
-                    let mut current = *key;
-                    current.off = range.off;
-                    current.len = range.len;
-                    current.pos.off = key.pos.off.wrapping_add(skip);
-                    if wb.pieces.push_within_capacity(current).is_err() {
-                        return false;
-                    }
+        for key in wb.candidates.iter() {
+            let mut walk = ReadWalk::new(key.range());
+            while let Some(part) = walk.next(&core.tree) {
+                let range = part.range();
+                // Inside the key: less than its (u32) length.
+                let skip = (range.off - key.off) as u32;
+                let own = match part {
+                    ReadPiece::Hit {
+                        key_off, skip: at, ..
+                    } => core.tree.get(key_off).is_some_and(|k| {
+                        k.gen == key.gen
+                            && k.pos.seg == key.pos.seg
+                            && k.pos.off.wrapping_add(at) == key.pos.off.wrapping_add(skip)
+                    }),
+                    ReadPiece::Miss(_) | ReadPiece::Pending(_) => false,
+                };
+                if !own {
+                    skipped += u64::from(range.len);
+                } else if wb.pieces.push_within_capacity(key.part(range)).is_err() {
+                    return false;
                 }
             }
         }
@@ -344,9 +380,14 @@ impl Pcache {
     }
 
     /// The kset's writes completed: flushes the backing device.
-    fn wb_flush(&self, advance: u32, dirty: u64) -> Result<Next> {
+    fn wb_flush(&self, advance: u32, dirty: u64, sent: bool) -> Result<Next> {
         if self.wb_failed.load(Acquire) {
             return Err(EIO);
+        }
+        if !sent {
+            // All of it was overwritten or discarded: the data that replaced
+            // it is written back (and flushed) by its own kset.
+            return Ok(Next::Go(WbStep::Flushing { advance, dirty }));
         }
         self.wb_pending.store(2, Release);
         if let Err((_, (), e)) =

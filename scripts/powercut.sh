@@ -42,9 +42,12 @@ for ((c = 0; c <= cycles; c++)); do
 	else
 		kill_env=(VM_KILL_MARK=PC-WRITING VM_KILL_AFTER="$delay")
 	fi
+	# Odd cycles: eager write-back and GC (see powercut-guest.sh).
+	gc=70
+	[ $((c % 2)) = 0 ] || gc=0
 	rc=0
 	env "${kill_env[@]}" scripts/run-vm.sh \
-		"selftests/dm-pcache/powercut-guest.sh $((c * 1000000 + 1)) $arg" > "$work/out" 2>"$work/err" || rc=$?
+		"PC_GC=$gc selftests/dm-pcache/powercut-guest.sh $((c * 1000000 + 1)) $arg" > "$work/out" 2>"$work/err" || rc=$?
 	if [ "$rc" != 137 ]; then
 		cat "$work/out" "$work/err" >&2
 		die "cycle $c: the VM was not cut as planned (exit $rc)"

@@ -153,10 +153,12 @@ impl PmemDev {
     /// alive, and the target keeps the bytes unchanged until the write
     /// completes. The device's driver reads the pmem itself, so only a
     /// media error the driver already knows of (a bad block) is seen
-    /// here, as `EIO`; `EINVAL` for a range outside the mapping, a length
-    /// that is not a multiple of 512 or more than [`PMEM_SRC_MAX_BYTES`].
+    /// here, as `EIO` (as upstream, a media error the driver does not know
+    /// of is its machine check: it reads without `copy_mc`); `EINVAL` for a
+    /// range outside the mapping, an offset or a length that is not a
+    /// multiple of 512, or more than [`PMEM_SRC_MAX_BYTES`].
     pub(crate) fn write_source(self: &Arc<Self>, off: u64, len: usize) -> Result<IoBuf> {
-        if len == 0 || len % 512 != 0 || len > PMEM_SRC_MAX_BYTES {
+        if len == 0 || len % 512 != 0 || len > PMEM_SRC_MAX_BYTES || off % 512 != 0 {
             return Err(EINVAL);
         }
         self.at(off, len)?;
@@ -166,9 +168,9 @@ impl PmemDev {
         kernel::error::to_result(unsafe {
             bindings::rdm_dax_range_good(self.dev.as_raw(), off as u64, len as u64)
         })?;
-        // SAFETY: inside the mapping (checked); a multiple of 512 of at most
-        // `IO_MAX_BYTES - PAGE_SIZE` bytes spans at most `BIO_MAX_VECS`
-        // pages; the driver knows of no media error in it (checked).
+        // SAFETY: inside the mapping and 512-aligned (checked); a multiple
+        // of 512 of at most `IO_MAX_BYTES - PAGE_SIZE` bytes spans at most
+        // `BIO_MAX_VECS` pages; the driver knows of no media error in it (checked).
         Ok(unsafe { IoBuf::pmem(self.clone(), off, len) })
     }
 

@@ -460,8 +460,15 @@ void rdm_bio_add_page(struct bio *bio, struct page *page, unsigned int len)
  */
 void rdm_bio_add_kaddr(struct bio *bio, void *addr, unsigned int len)
 {
-	struct page *page = is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
+	struct page *page;
 
+	if (is_vmalloc_addr(addr)) {
+		/* As bio_map_kern(): the device reads the page, not the alias. */
+		flush_kernel_vmap_range(addr, len);
+		page = vmalloc_to_page(addr);
+	} else {
+		page = virt_to_page(addr);
+	}
 	__bio_add_page(bio, page, len, offset_in_page(addr));
 }
 
@@ -547,15 +554,24 @@ int rdm_dax_map(struct dm_dev *dev, u64 bytes, void **vaddr, bool *vmapped)
 int rdm_dax_range_good(struct dm_dev *dev, u64 off, u64 len)
 {
 	pgoff_t first = (get_start_sect(dev->bdev) >> (PAGE_SHIFT - SECTOR_SHIFT)) + (off >> PAGE_SHIFT);
-	long total = DIV_ROUND_UP(offset_in_page(off) + len, PAGE_SIZE), got;
+	long total = DIV_ROUND_UP(offset_in_page(off) + len, PAGE_SIZE), got = 0;
 	int id;
 
 	id = dax_read_lock();
-	got = dax_direct_access(dev->dax_dev, first, total, DAX_ACCESS, NULL, NULL);
+	/* A stacked DAX device (dm-linear, dm-stripe) answers up to a boundary. */
+	while (total > 0) {
+		got = dax_direct_access(dev->dax_dev, first, total, DAX_ACCESS, NULL, NULL);
+		if (got <= 0)
+			break;
+		first += got;
+		total -= got;
+	}
 	dax_read_unlock(id);
-	if (got < 0)
-		return got == -EHWPOISON ? -EIO : got;
-	return got < total ? -EIO : 0;
+	if (got == -EHWPOISON)
+		return -EIO;
+	if (total > 0)
+		return got < 0 ? got : -EIO;
+	return 0;
 }
 
 /*

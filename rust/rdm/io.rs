@@ -41,8 +41,9 @@ pub(crate) const IO_MAX_BYTES: usize = 256 * PAGE_SIZE;
 /// does). Each byte of the pages was written since they were allocated
 /// (zeroed then).
 ///
-/// With [`Mem::Pmem`], `[off, off + len)` lies inside `pmem`'s mapping and
-/// spans at most `BIO_MAX_VECS` pages, and no media error is known in it.
+/// With [`Mem::Pmem`], `[off, off + len)` lies inside `pmem`'s mapping,
+/// `off` is a multiple of 512, the range spans at most `BIO_MAX_VECS`
+/// pages, and no media error is known in it.
 /// Such a buffer is only ever written to a device (nothing reads into it):
 /// the layer never lends it out as memory, so that stores the target makes
 /// to those bytes meanwhile are races on device memory that the target
@@ -103,9 +104,9 @@ impl IoBuf {
     ///
     /// # Safety
     ///
-    /// `[off, off + len)` lies inside `pmem`'s mapping, `len` is a multiple
-    /// of 512 up to [`IO_MAX_BYTES`], the range spans at most
-    /// `BIO_MAX_VECS` pages and no media error is known in it.
+    /// `[off, off + len)` lies inside `pmem`'s mapping, `off` and `len` are
+    /// multiples of 512, `len` is at most [`IO_MAX_BYTES`], the range spans
+    /// at most `BIO_MAX_VECS` pages and no media error is known in it.
     pub(super) unsafe fn pmem(pmem: Arc<PmemDev>, off: usize, len: usize) -> Self {
         // INVARIANT: the caller's contract.
         Self {

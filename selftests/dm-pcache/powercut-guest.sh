@@ -30,6 +30,10 @@ fi
 load_ours dm_pcache_rs
 dmsetup create pc --table "0 $(blockdev --getsz "$BACKING") pcache $PMEM $BACKING" || { echo "CREATE failed"; exit 1; }
 [ -b /dev/mapper/pc ] || { echo "CREATE no device node"; exit 1; }
+# PC_GC=0: write-back runs all the time (the dirty threshold is half of
+# gc_percent) and GC collects every kset written back, so a block whose
+# write-back was wrongly skipped reads stale from the backing device.
+dmsetup message pc 0 gc_percent "${PC_GC:-70}" || { echo "GC_PERCENT failed"; exit 1; }
 
 # Every block's header in one read: strings gives each header's byte
 # offset, which names the block it was read from.

@@ -311,6 +311,7 @@ test_pmem_mapping_stores_reads_and_sends() {
 		<(dd if=/dev/mapper/t bs=512 skip=1 count=2040 iflag=direct status=none) || fail "the long pmem_send"
 	! dmsetup message t 0 pmem_send 0 $((1044480 + 512)) 4096 2>/dev/null || fail "an overlong pmem_send accepted"
 	! dmsetup message t 0 pmem_send 0 100 4096 2>/dev/null || fail "a pmem_send of part of a sector accepted"
+	! dmsetup message t 0 pmem_send 100 512 4096 2>/dev/null || fail "a pmem_send from inside a sector accepted"
 	! dmsetup message t 0 pmem_recv 4096 4096 64 2>/dev/null || fail "a read into the mapping accepted"
 	cmp <(dd if=/dev/mapper/t bs=512 skip=64 count=7 iflag=direct status=none) \
 		<(head -c 4096 /tmp/data | tail -c +513) || fail "the refused read changed the device"
@@ -323,6 +324,20 @@ test_pmem_mapping_stores_reads_and_sends() {
 	dmsetup create ro --readonly --table "0 8192 rdm_test /dev/pmem0 8" || fail "read-only create"
 	! dmsetup message ro 0 pmem_write 0 1 1 2>/dev/null || fail "a store through a read-only table"
 	dmsetup message ro 0 pmem_read 0 1 >/dev/null || fail "a read through a read-only table failed"
+	# A stacked DAX device (two dm-linear pieces of pmem0, out of order)
+	# answers dax_direct_access() only up to a target boundary: a send
+	# across the one at 2 MiB is not a media error.
+	dmsetup create lin --table "0 4096 linear /dev/pmem0 16384
+4096 4096 linear /dev/pmem0 8192" || fail "dm-linear over pmem0"
+	mkdev l "0 8192 rdm_test /dev/mapper/lin 0"
+	[ "$(counter l pmem_bytes)" = $((8192 * 512)) ] || fail "dm-linear not mapped: $(counter l pmem_bytes) bytes"
+	dd if=/dev/urandom of=/dev/mapper/l bs=1M count=4 oflag=direct status=none
+	dmsetup message l 0 pmem_send $((1536 << 10)) 1044480 0 || fail "pmem_send across a dm-linear boundary failed"
+	cmp <(dd if=/dev/mapper/l bs=512 count=2040 iflag=direct status=none) \
+		<(dd if=/dev/mapper/l bs=512 skip=3072 count=2040 iflag=direct status=none) ||
+		fail "pmem_send across a dm-linear boundary wrote other bytes"
+	dmsetup remove l
+	dmsetup remove lin
 }
 
 test_pmem_partition_mapped_from_its_start() {
