@@ -3,10 +3,10 @@
 //! Write-back (upstream cache_writeback.c): the kset at `dirty_tail` is
 //! read, its keys resolved among themselves (a newer key in the kset wins
 //! over an older one), their dirty data sent from the cache's own pages to
-//! the backing device (no copy, as upstream); once every write completed, the backing device
-//! is flushed and only then `dirty_tail` moves past the kset. Ksets are
-//! written back one at a time, in log order, so an older kset's data can
-//! never land after a newer one's.
+//! the backing device (no copy, as upstream); once every write completed,
+//! the backing device is flushed and only then `dirty_tail` moves past the
+//! kset. Ksets are written back one at a time, in log order, so an older
+//! kset's data can never land after a newer one's.
 //!
 //! The work item drives a small state machine: completions (which may run
 //! in interrupt context) only count down and kick the work again.
