@@ -62,13 +62,9 @@ impl Key {
     /// same bytes of the same data.
     pub(crate) fn part(&self, range: Range) -> Self {
         let mut part = *self;
-        part.off = range.off;
-        part.len = range.len;
-        // Inside the key: less than its (u32) length.
-        part.pos.off = self
-            .pos
-            .off
-            .wrapping_add(range.off.wrapping_sub(self.off) as u32);
+        // Inside the key: both cuts are less than its (u32) length.
+        part.cut_front(range.off.wrapping_sub(self.off) as u32);
+        part.cut_back(self.range().end().wrapping_sub(range.end()) as u32);
         part
     }
 

@@ -63,9 +63,8 @@ const WB_PIECES_MAX: usize = 512;
 pub(crate) enum WbStep {
     Idle,
     /// Data writes of a kset of `advance` bytes, whose dirty keys name
-    /// `dirty` bytes, are in flight.
-    /// `sent`: whether any data write went out (else nothing needs the
-    /// flush).
+    /// `dirty` bytes, are in flight; `sent` says whether any went out
+    /// (else nothing needs the flush).
     Writing {
         advance: u32,
         dirty: u64,
@@ -304,23 +303,22 @@ impl Pcache {
         let mut skipped = 0u64;
         for key in wb.candidates.iter() {
             let mut walk = ReadWalk::new(key.range());
-            while let Some(part) = walk.next(&core.tree) {
-                let range = part.range();
-                // Inside the key: less than its (u32) length.
-                let skip = (range.off - key.off) as u32;
-                let own = match part {
-                    ReadPiece::Hit {
-                        key_off, skip: at, ..
-                    } => core.tree.get(key_off).is_some_and(|k| {
-                        k.gen == key.gen
-                            && k.pos.seg == key.pos.seg
-                            && k.pos.off.wrapping_add(at) == key.pos.off.wrapping_add(skip)
-                    }),
+            while let Some(found) = walk.next(&core.tree) {
+                let part = key.part(found.range());
+                // The index names the very bytes of `part`.
+                let own = match found {
+                    ReadPiece::Hit { key_off, skip, .. } => {
+                        core.tree.get(key_off).is_some_and(|k| {
+                            k.gen == part.gen
+                                && k.pos.seg == part.pos.seg
+                                && k.pos.off.wrapping_add(skip) == part.pos.off
+                        })
+                    }
                     ReadPiece::Miss(_) | ReadPiece::Pending(_) => false,
                 };
                 if !own {
-                    skipped += u64::from(range.len);
-                } else if wb.pieces.push_within_capacity(key.part(range)).is_err() {
+                    skipped += u64::from(part.len);
+                } else if wb.pieces.push_within_capacity(part).is_err() {
                     return false;
                 }
             }
