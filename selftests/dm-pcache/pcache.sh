@@ -247,6 +247,43 @@ test_writeback_waits_for_idle_and_skips_overwritten_data() {
 	check_media clean
 }
 
+# Write-back also runs, while writes come in and little is dirty, once GC
+# would collect but nothing is written back to collect: here clean fills
+# of a 64 MiB read fill more than gc_percent 10 of the segments while a
+# slow writer never leaves the cache idle. Without it the log would fill
+# and writes would wait for room.
+test_writeback_runs_when_gc_has_nothing_to_collect() {
+	local fio_pid i wb0
+	use_rust
+	fresh
+	create_pc pc
+	dmsetup message pc 0 gc_percent 10
+	# 128 KB/s of 4 KiB writes into 4 MiB: far below the 5 % dirty threshold
+	# (30 MiB) for as long as the test runs.
+	fio --name=trickle --filename=/dev/mapper/pc --direct=1 --ioengine=psync --rw=randwrite \
+		--bs=4k --offset=60M --size=4M --time_based --runtime=120 --rate=128k --numjobs=1 \
+		>/dev/null 2>&1 &
+	fio_pid=$!
+	sleep 2
+	wb0=$(field pc 14)
+	dd if=/dev/mapper/pc of=/dev/null bs=1M count=56 iflag=direct status=none
+	for i in $(seq 1 60); do
+		[ "$(field pc 14)" -gt "$wb0" ] && break
+		sleep 0.5
+	done
+	if ! kill -0 "$fio_pid" 2>/dev/null || [ "$(field pc 14)" = "$wb0" ]; then
+		kill "$fio_pid" 2>/dev/null || true
+		wait "$fio_pid" || true
+		fail "no write-back while GC had nothing to collect (or the writer ended): $(dmsetup status pc)"
+	fi
+	echo "info: $(dmsetup status pc)"
+	kill "$fio_pid"
+	wait "$fio_pid" || true
+	wait_clean pc
+	dmsetup remove pc
+	check_media clean
+}
+
 # A read miss is kept in the cache (upstream's miss fill): the next read
 # of the range is a hit, served from the cache even after the backing
 # device changed under it; the fill's keys are clean (never written back),
@@ -590,6 +627,7 @@ test_full_cache_holds_writes_until_room_is_made() {
 setup || exit 1
 ktap_run test_table_errors test_format_status_and_round_trip test_persists_across_remove_and_create \
 	test_writeback_reaches_the_backing_device test_writeback_waits_for_idle_and_skips_overwritten_data \
+	test_writeback_runs_when_gc_has_nothing_to_collect \
 	test_discard_drops_cached_data_and_reaches_the_backing_device \
 	test_full_cache_holds_writes_until_room_is_made test_read_miss_fill \
 	test_read_miss_fill_ignores_the_readers_buffer test_data_crc test_fio_verify_under_gc_and_writeback_pressure \
